@@ -1,0 +1,31 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+  name: "Anker",
+  platforms: [.macOS(.v14)],
+  products: [
+    .library(name: "AnkerCrypto", targets: ["AnkerCrypto"]),
+    .library(name: "AnkerLog", targets: ["AnkerLog"]),
+  ],
+  targets: [
+    // System library: imported by AnkerCrypto only.
+    .systemLibrary(
+      name: "CSodium",
+      pkgConfig: "libsodium",
+      providers: [.apt(["libsodium-dev"]), .brew(["libsodium"])]
+    ),
+    .target(name: "AnkerCrypto", dependencies: ["CSodium"]),
+    .target(name: "AnkerLog", dependencies: ["AnkerCrypto"]),
+
+    // Tools a person runs (Tools/): the vector generator and the benchmarks.
+    .executableTarget(
+      name: "anker-vectors", dependencies: ["AnkerLog", "AnkerCrypto"], path: "Tools/VectorGen"),
+    .executableTarget(
+      name: "anker-bench", dependencies: ["AnkerLog", "AnkerCrypto"], path: "Tools/Benchmarks"),
+
+    .testTarget(name: "AnkerCryptoTests", dependencies: ["AnkerCrypto"]),
+    .testTarget(name: "AnkerLogTests", dependencies: ["AnkerLog", "AnkerCrypto"]),
+  ],
+  swiftLanguageModes: [.v6]
+)

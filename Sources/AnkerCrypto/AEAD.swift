@@ -1,0 +1,132 @@
+internal import CSodium
+
+/// XChaCha20-Poly1305-IETF authenticated encryption with associated data.
+///
+/// Layout of a sealed message: ciphertext ‖ 16-byte tag; the 24-byte nonce travels beside it.
+/// Random nonces are safe at this size (192 bits).
+public enum AEAD {
+  public static let keyCount = 32
+  public static let nonceCount = 24
+  public static let tagCount = 16
+
+  /// A 32-byte symmetric key in secure memory.
+  public struct Key: Sendable, CustomReflectable {
+    public let secret: SecureBytes
+
+    /// A fresh random key.
+    public init(using random: inout some RandomSource) {
+      secret = SecureBytes(randomCount: keyCount, using: &random)
+    }
+
+    public init() {
+      var random = SystemRandom()
+      self.init(using: &random)
+    }
+
+    /// Adopts 32 secret bytes.
+    public init(_ secret: SecureBytes) throws(CryptoError) {
+      guard secret.count == keyCount else {
+        throw CryptoError(.invalidKey, "a symmetric key is 32 bytes")
+      }
+      self.secret = secret
+    }
+
+    /// Constant-time equality.
+    public func constantTimeEquals(_ other: Key) -> Bool { secret.constantTimeEquals(other.secret) }
+
+    public var customMirror: Mirror { Mirror(self, children: []) }
+  }
+
+  /// Encrypts `plaintext` under `key` with `nonce` (24 bytes, never reused with the same key),
+  /// authenticating `associatedData` as well. Returns ciphertext ‖ tag.
+  public static func seal(
+    _ plaintext: some ByteSource, key: Key, nonce: [UInt8], associatedData: [UInt8] = []
+  ) -> [UInt8] {
+    Sodium.ensureReady()
+    precondition(nonce.count == nonceCount, "an XChaCha20-Poly1305 nonce is 24 bytes")
+    return plaintext.withBytes { input in
+      var out = [UInt8](repeating: 0, count: input.count + tagCount)
+      var written: UInt64 = 0
+      key.secret.withUnsafeBytes { keyBytes in
+        _ = crypto_aead_xchacha20poly1305_ietf_encrypt(
+          &out, &written, input.baseAddress?.assumingMemoryBound(to: UInt8.self),
+          UInt64(input.count), associatedData, UInt64(associatedData.count), nil, nonce,
+          keyBytes.baseAddress!.assumingMemoryBound(to: UInt8.self))
+      }
+      return out
+    }
+  }
+
+  /// Decrypts and authenticates. Any failure (wrong key, wrong nonce, wrong associated data,
+  /// a flipped bit, a short input) is `authenticationFailed`; no plaintext is returned.
+  public static func open(
+    _ sealed: some ByteSource, key: Key, nonce: [UInt8], associatedData: [UInt8] = []
+  ) throws(CryptoError) -> [UInt8] {
+    Sodium.ensureReady()
+    guard nonce.count == nonceCount else { throw CryptoError.authenticationFailed }
+    let result: [UInt8]? = sealed.withBytes { input in
+      guard input.count >= tagCount else { return nil }
+      var out = [UInt8](repeating: 0, count: input.count - tagCount)
+      var written: UInt64 = 0
+      let status = key.secret.withUnsafeBytes { keyBytes in
+        crypto_aead_xchacha20poly1305_ietf_decrypt(
+          &out, &written, nil, input.baseAddress!.assumingMemoryBound(to: UInt8.self),
+          UInt64(input.count), associatedData, UInt64(associatedData.count), nonce,
+          keyBytes.baseAddress!.assumingMemoryBound(to: UInt8.self))
+      }
+      return status == 0 ? out : nil
+    }
+    guard let result else { throw CryptoError.authenticationFailed }
+    return result
+  }
+
+  /// Encrypts secret bytes (a key being wrapped).
+  public static func seal(
+    secret: SecureBytes, key: Key, nonce: [UInt8], associatedData: [UInt8] = []
+  ) -> [UInt8] {
+    secret.withUnsafeBytes { seal($0, key: key, nonce: nonce, associatedData: associatedData) }
+  }
+
+  /// Decrypts straight into secure memory (an unwrapped key).
+  public static func openSecret(
+    _ sealed: [UInt8], key: Key, nonce: [UInt8], associatedData: [UInt8] = []
+  ) throws(CryptoError) -> SecureBytes {
+    Sodium.ensureReady()
+    guard nonce.count == nonceCount, sealed.count > tagCount else {
+      throw CryptoError.authenticationFailed
+    }
+    let out = SecureBytes(count: sealed.count - tagCount)
+    var written: UInt64 = 0
+    let status = key.secret.withUnsafeBytes { keyBytes in
+      out.withUnsafeMutableBytes { output in
+        crypto_aead_xchacha20poly1305_ietf_decrypt(
+          output.baseAddress!.assumingMemoryBound(to: UInt8.self), &written, nil, sealed,
+          UInt64(sealed.count), associatedData, UInt64(associatedData.count), nonce,
+          keyBytes.baseAddress!.assumingMemoryBound(to: UInt8.self))
+      }
+    }
+    guard status == 0 else { throw CryptoError.authenticationFailed }
+    return out
+  }
+}
+
+extension AEAD.Key {
+  /// A subkey for one purpose, derived with `crypto_kdf_derive_from_key` (BLAKE2b).
+  /// `context` is exactly 8 ASCII bytes naming the purpose; `id` separates subkeys within it.
+  public func derive(context: StaticString, id: UInt64) -> AEAD.Key {
+    precondition(context.utf8CodeUnitCount == 8, "a KDF context is 8 bytes")
+    let out = SecureBytes(count: AEAD.keyCount)
+    secret.withUnsafeBytes { master in
+      out.withUnsafeMutableBytes { subkey in
+        context.withUTF8Buffer { ctx in
+          ctx.withMemoryRebound(to: CChar.self) { name in
+            _ = crypto_kdf_derive_from_key(
+              subkey.baseAddress!.assumingMemoryBound(to: UInt8.self), AEAD.keyCount, id,
+              name.baseAddress!, master.baseAddress!.assumingMemoryBound(to: UInt8.self))
+          }
+        }
+      }
+    }
+    return try! AEAD.Key(out)  // 32 bytes by construction
+  }
+}

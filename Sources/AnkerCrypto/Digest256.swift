@@ -1,0 +1,109 @@
+/// A 32-byte public digest (entry ids, body hashes, key fingerprints).
+///
+/// Stored as four big-endian words so it hashes and compares quickly; its order is the
+/// lexicographic order of its bytes.
+public struct Digest256: Hashable, Comparable, Sendable, CustomStringConvertible {
+  public static let byteCount = 32
+
+  private let w0: UInt64
+  private let w1: UInt64
+  private let w2: UInt64
+  private let w3: UInt64
+
+  /// The all-zero digest (never the hash of anything in practice).
+  public static let zero = Digest256(words: 0, 0, 0, 0)
+
+  private init(words w0: UInt64, _ w1: UInt64, _ w2: UInt64, _ w3: UInt64) {
+    self.w0 = w0
+    self.w1 = w1
+    self.w2 = w2
+    self.w3 = w3
+  }
+
+  /// Reads 32 bytes; returns nil for any other length.
+  public init?(_ bytes: some Collection<UInt8>) {
+    guard bytes.count == Self.byteCount else { return nil }
+    var words: [UInt64] = [0, 0, 0, 0]
+    for (index, byte) in bytes.enumerated() {
+      words[index / 8] = (words[index / 8] << 8) | UInt64(byte)
+    }
+    self.init(words: words[0], words[1], words[2], words[3])
+  }
+
+  /// Reads exactly 32 bytes from a raw buffer.
+  public init(unsafeBytes buffer: UnsafeRawBufferPointer) {
+    precondition(buffer.count == Self.byteCount)
+    func word(_ at: Int) -> UInt64 {
+      UInt64(bigEndian: buffer.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+    }
+    self.init(words: word(0), word(8), word(16), word(24))
+  }
+
+  /// Parses 64 hexadecimal digits.
+  public init?(hex: String) {
+    guard let bytes = Hex.decode(hex) else { return nil }
+    self.init(bytes)
+  }
+
+  /// The 32 bytes.
+  public var bytes: [UInt8] {
+    var out = [UInt8]()
+    out.reserveCapacity(32)
+    appendBytes(to: &out)
+    return out
+  }
+
+  /// Appends the 32 bytes to `out` without an intermediate array.
+  public func appendBytes(to out: inout [UInt8]) {
+    for word in [w0, w1, w2, w3] {
+      withUnsafeBytes(of: word.bigEndian) { out.append(contentsOf: $0) }
+    }
+  }
+
+  public static func < (lhs: Digest256, rhs: Digest256) -> Bool {
+    (lhs.w0, lhs.w1, lhs.w2, lhs.w3) < (rhs.w0, rhs.w1, rhs.w2, rhs.w3)
+  }
+
+  public var hex: String { Hex.encode(bytes) }
+  public var description: String { hex }
+  /// The first 8 hex digits, for people and logs.
+  public var short: String { String(hex.prefix(8)) }
+}
+
+/// Lower-case hexadecimal.
+public enum Hex {
+  private static let digits = Array("0123456789abcdef".utf8)
+
+  public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+    var out = [UInt8]()
+    for byte in bytes {
+      out.append(digits[Int(byte >> 4)])
+      out.append(digits[Int(byte & 0x0f)])
+    }
+    return String(decoding: out, as: UTF8.self)
+  }
+
+  /// Decodes upper- or lower-case hex; nil for odd length or a non-hex digit.
+  public static func decode(_ text: String) -> [UInt8]? {
+    let chars = Array(text.utf8)
+    guard chars.count % 2 == 0 else { return nil }
+    var out = [UInt8]()
+    out.reserveCapacity(chars.count / 2)
+    var index = 0
+    while index < chars.count {
+      guard let high = value(chars[index]), let low = value(chars[index + 1]) else { return nil }
+      out.append(high << 4 | low)
+      index += 2
+    }
+    return out
+  }
+
+  private static func value(_ char: UInt8) -> UInt8? {
+    switch char {
+    case 0x30...0x39: char - 0x30
+    case 0x61...0x66: char - 0x61 + 10
+    case 0x41...0x46: char - 0x41 + 10
+    default: nil
+    }
+  }
+}
