@@ -1,0 +1,97 @@
+import AnkerCrypto
+
+/// Canonical little building blocks of the entry format: unsigned LEB128 integers that must
+/// be minimal, and fixed-size byte strings.
+struct ByteReader {
+  let bytes: [UInt8]
+  private(set) var offset: Int
+
+  init(_ bytes: [UInt8], offset: Int = 0) {
+    self.bytes = bytes
+    self.offset = offset
+  }
+
+  var remaining: Int { bytes.count - offset }
+  var isAtEnd: Bool { offset == bytes.count }
+
+  mutating func byte(_ field: String) throws(LogError) -> UInt8 {
+    guard offset < bytes.count else { throw LogError(.truncated, "entry ends inside \(field)") }
+    defer { offset += 1 }
+    return bytes[offset]
+  }
+
+  mutating func take(_ count: Int, _ field: String) throws(LogError) -> ArraySlice<UInt8> {
+    guard count <= remaining else { throw LogError(.truncated, "entry ends inside \(field)") }
+    defer { offset += count }
+    return bytes[offset..<offset + count]
+  }
+
+  mutating func digest(_ field: String) throws(LogError) -> Digest256 {
+    let slice = try take(32, field)
+    return slice.withUnsafeBytes { Digest256(unsafeBytes: $0) }
+  }
+
+  /// Unsigned LEB128, at most `Limits.maxInteger`, in its shortest form.
+  mutating func varint(_ field: String) throws(LogError) -> UInt64 {
+    var value: UInt64 = 0
+    var shift: UInt64 = 0
+    for index in 0..<9 {
+      let byte = try self.byte(field)
+      value |= UInt64(byte & 0x7f) << shift
+      if byte & 0x80 == 0 {
+        if byte == 0 && index > 0 {
+          throw LogError(.nonCanonicalInteger, "\(field) is not in its shortest form")
+        }
+        guard value <= Limits.maxInteger else {
+          throw LogError(.fieldTooLarge, "\(field) exceeds 2^53 - 1")
+        }
+        return value
+      }
+      shift += 7
+    }
+    throw LogError(.fieldTooLarge, "\(field) exceeds 2^53 - 1")
+  }
+
+  mutating func expectEnd(_ what: String) throws(LogError) {
+    guard isAtEnd else { throw LogError(.trailingBytes, "\(remaining) bytes follow the \(what)") }
+  }
+}
+
+struct ByteWriter {
+  var bytes: [UInt8] = []
+
+  init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+
+  mutating func byte(_ value: UInt8) { bytes.append(value) }
+  mutating func append(_ data: some Sequence<UInt8>) { bytes.append(contentsOf: data) }
+  mutating func digest(_ value: Digest256) { value.appendBytes(to: &bytes) }
+
+  mutating func varint(_ value: UInt64) {
+    precondition(value <= Limits.maxInteger, "integer beyond the format's range")
+    var rest = value
+    while rest >= 0x80 {
+      bytes.append(UInt8(rest & 0x7f) | 0x80)
+      rest >>= 7
+    }
+    bytes.append(UInt8(rest))
+  }
+
+  mutating func u32(_ value: UInt32) {
+    withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+  }
+}
+
+/// The format's limits. Decoders reject anything beyond them with `fieldTooLarge`.
+public enum Limits {
+  /// Integers (sequence, Lamport, lengths, times) stay below 2^53 so every language and
+  /// SQLite can hold them exactly.
+  public static let maxInteger: UInt64 = (1 << 53) - 1
+  /// At most this many parents.
+  public static let maxParents = 64
+  /// The largest body, in bytes (the largest Padmé bucket a sealed body may use).
+  public static let maxBodyLength = 65_536
+  /// Sealed bodies are at least this long (the Padmé floor).
+  public static let bodyFloor = 1_024
+  /// At most this many key wraps in one control entry.
+  public static let maxWraps = 256
+}

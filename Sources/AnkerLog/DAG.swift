@@ -1,0 +1,200 @@
+import AnkerCrypto
+
+/// The journal's hash DAG: entries linked to their parents, inserted in any order.
+///
+/// It holds only authenticated entries (see `ChainVerification`) and checks how each fits:
+/// right journal, one root (the pinned genesis), Lamport = 1 + max(parents), `prev` by the
+/// same author at sequence − 1. An entry whose parents are missing waits, and is placed the
+/// moment the last one arrives. Causal order is (Lamport, id) ascending: a topological order
+/// every device computes alike, whatever the order of arrival.
+public struct DAG: Sendable {
+  public let journal: JournalID
+  public let genesisID: EntryID
+
+  private var nodes: [EntryID: Entry] = [:]
+  private var children: [EntryID: [EntryID]] = [:]
+  private var waiting: [EntryID: Entry] = [:]
+  /// missing parent id → ids of waiting entries that need it.
+  private var missing: [EntryID: Set<EntryID>] = [:]
+  private var headSet: Set<EntryID> = []
+  private var bySlot: [Slot: [EntryID]] = [:]
+  /// Entries that waited for parents and, once those arrived, did not fit.
+  public private(set) var rejected: [EntryID: LogError] = [:]
+
+  struct Slot: Hashable, Sendable {
+    let author: Signing.PublicKey
+    let sequence: UInt64
+  }
+
+  /// A DAG pinned to one journal's genesis (rule 6: a device never accepts another genesis).
+  public init(genesis: Entry) throws(LogError) {
+    guard genesis.parents.isEmpty, genesis.sequence == 1, genesis.lamport == 1,
+      case .genesis? = genesis.control
+    else { throw LogError(.invalidGenesis, "the first entry is not a genesis entry") }
+    journal = genesis.header.journal
+    genesisID = genesis.id
+    place(genesis)
+  }
+
+  /// What an insertion did.
+  public enum Insertion: Hashable, Sendable {
+    /// These entries were placed (the new one and any that were waiting on it).
+    case placed([EntryID])
+    /// Already known: nothing changed.
+    case duplicate
+    /// Parents are missing; the entry waits for them.
+    case waiting(missing: [EntryID])
+  }
+
+  /// Inserts an authenticated entry. Throws when it can never fit this journal; entries
+  /// waiting on a rejected entry keep waiting (and show up in `missingParents`).
+  @discardableResult
+  public mutating func insert(_ entry: Entry) throws(LogError) -> Insertion {
+    if nodes[entry.id] != nil || waiting[entry.id] != nil { return .duplicate }
+    guard entry.header.journal == journal else {
+      throw LogError(.wrongJournal, "entry \(entry.id.short) belongs to another journal")
+    }
+    guard !entry.parents.isEmpty else {
+      throw LogError(.unexpectedRoot, "entry \(entry.id.short) has no parents but is not the genesis")
+    }
+    let absent = entry.parents.filter { nodes[$0] == nil }
+    if !absent.isEmpty {
+      waiting[entry.id] = entry
+      for parent in absent { missing[parent, default: []].insert(entry.id) }
+      return .waiting(missing: absent)
+    }
+    try check(entry)
+    place(entry)
+    var placed = [entry.id]
+    var ready = [entry.id]
+    while let id = ready.popLast() {
+      guard let dependants = missing.removeValue(forKey: id) else { continue }
+      for dependantID in dependants.sorted() {
+        guard let dependant = waiting[dependantID],
+          dependant.parents.allSatisfy({ nodes[$0] != nil })
+        else { continue }
+        waiting[dependantID] = nil
+        // A waiting entry that cannot fit is dropped here; its own dependants keep waiting.
+        do { try check(dependant) } catch {
+          rejected[dependantID] = error
+          continue
+        }
+        place(dependant)
+        placed.append(dependantID)
+        ready.append(dependantID)
+      }
+    }
+    return .placed(placed)
+  }
+
+  private func check(_ entry: Entry) throws(LogError) {
+    var maxLamport: UInt64 = 0
+    for parent in entry.parents { maxLamport = max(maxLamport, nodes[parent]!.lamport) }
+    guard entry.lamport == maxLamport + 1 else {
+      throw LogError(.lamportMismatch, "entry \(entry.id.short) has Lamport \(entry.lamport), expected \(maxLamport + 1)")
+    }
+    if let prev = entry.prev {
+      let previous = nodes[prev]!
+      guard previous.author == entry.author, previous.sequence + 1 == entry.sequence else {
+        throw LogError(.prevMismatch, "entry \(entry.id.short) does not follow its author's previous entry")
+      }
+    }
+  }
+
+  private mutating func place(_ entry: Entry) {
+    nodes[entry.id] = entry
+    for parent in entry.parents {
+      children[parent, default: []].append(entry.id)
+      headSet.remove(parent)
+    }
+    headSet.insert(entry.id)
+    bySlot[Slot(author: entry.author, sequence: entry.sequence), default: []].append(entry.id)
+  }
+
+  // MARK: - Reading
+
+  public var count: Int { nodes.count }
+  public subscript(id: EntryID) -> Entry? { nodes[id] }
+  public func contains(_ id: EntryID) -> Bool { nodes[id] != nil }
+  public var genesis: Entry { nodes[genesisID]! }
+
+  /// Entries no other entry names as a parent, ascending by id.
+  public var heads: [EntryID] { headSet.sorted() }
+
+  /// Ids of entries still waiting for parents, ascending.
+  public var waitingIDs: [EntryID] { waiting.keys.sorted() }
+
+  /// Parents that some waiting entry needs and nobody has supplied, ascending.
+  public var missingParents: [EntryID] {
+    missing.keys.filter { nodes[$0] == nil && waiting[$0] == nil }.sorted()
+  }
+
+  /// Every placed entry in causal order: (Lamport, id) ascending.
+  public var causalOrder: [Entry] {
+    nodes.values.sorted { ($0.lamport, $0.id) < ($1.lamport, $1.id) }
+  }
+
+  /// Two or more entries by one author with one sequence number: a cloned device. Each group
+  /// is sorted by id; the groups by (author, sequence).
+  public var equivocations: [[Entry]] {
+    bySlot.filter { $0.value.count > 1 }
+      .sorted { ($0.key.author, $0.key.sequence) < ($1.key.author, $1.key.sequence) }
+      .map { $0.value.sorted().map { nodes[$0]! } }
+  }
+
+  /// The entries of one author at one sequence number.
+  public func entries(author: Signing.PublicKey, sequence: UInt64) -> [Entry] {
+    (bySlot[Slot(author: author, sequence: sequence)] ?? []).map { nodes[$0]! }
+  }
+
+  /// True when `ancestor` is reachable from `descendant` through parents (an entry is not
+  /// its own ancestor). Searches backwards, pruned by Lamport number.
+  public func isAncestor(_ ancestor: EntryID, of descendant: EntryID) -> Bool {
+    guard let target = nodes[ancestor], let start = nodes[descendant],
+      target.lamport < start.lamport
+    else { return false }
+    var seen: Set<EntryID> = []
+    var stack = start.parents
+    while let id = stack.popLast() {
+      if id == ancestor { return true }
+      guard seen.insert(id).inserted, let node = nodes[id], node.lamport > target.lamport else {
+        continue
+      }
+      stack.append(contentsOf: node.parents)
+    }
+    return false
+  }
+
+  /// The ids along `prev` from `id` back to the author's first entry, `id` included.
+  public func chain(endingAt id: EntryID) -> Set<EntryID> {
+    var out: Set<EntryID> = []
+    var current: EntryID? = id
+    while let value = current, let node = nodes[value] {
+      out.insert(value)
+      current = node.prev
+    }
+    return out
+  }
+
+  /// What an author's next entry must carry: sequence, prev, parents (the current heads)
+  /// and Lamport number. `lastOwn` is the author's newest entry, if any.
+  public func nextPosition(after lastOwn: EntryID?) -> (sequence: UInt64, prev: EntryID?, parents: [EntryID], lamport: UInt64) {
+    var parents = headSet
+    var sequence: UInt64 = 1
+    if let lastOwn, let own = nodes[lastOwn] {
+      sequence = own.sequence + 1
+      parents.remove(lastOwn)
+      if parents.count >= Limits.maxParents {
+        // Too many concurrent heads: cite the newest; the rest are merged by later entries.
+        let newest = parents.sorted { (nodes[$0]!.lamport, $0) > (nodes[$1]!.lamport, $1) }
+        parents = Set(newest.prefix(Limits.maxParents - 1))
+      }
+      parents.insert(lastOwn)
+    } else if parents.count > Limits.maxParents {
+      let newest = parents.sorted { (nodes[$0]!.lamport, $0) > (nodes[$1]!.lamport, $1) }
+      parents = Set(newest.prefix(Limits.maxParents))
+    }
+    let lamport = 1 + parents.map { nodes[$0]!.lamport }.max()!
+    return (sequence, lastOwn, parents.sorted(), lamport)
+  }
+}
