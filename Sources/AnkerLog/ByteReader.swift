@@ -2,7 +2,7 @@ import AnkerCrypto
 
 /// Canonical little building blocks of the entry format: unsigned LEB128 integers that must
 /// be minimal, and fixed-size byte strings.
-struct ByteReader {
+package struct ByteReader {
   let bytes: [UInt8]
   private(set) var offset: Int
 
@@ -57,16 +57,16 @@ struct ByteReader {
   }
 }
 
-struct ByteWriter {
-  var bytes: [UInt8] = []
+package struct ByteWriter {
+  package var bytes: [UInt8] = []
 
-  init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+  package init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
 
-  mutating func byte(_ value: UInt8) { bytes.append(value) }
-  mutating func append(_ data: some Sequence<UInt8>) { bytes.append(contentsOf: data) }
-  mutating func digest(_ value: Digest256) { value.appendBytes(to: &bytes) }
+  package mutating func byte(_ value: UInt8) { bytes.append(value) }
+  package mutating func append(_ data: some Sequence<UInt8>) { bytes.append(contentsOf: data) }
+  package mutating func digest(_ value: Digest256) { value.appendBytes(to: &bytes) }
 
-  mutating func varint(_ value: UInt64) {
+  package mutating func varint(_ value: UInt64) {
     precondition(value <= Limits.maxInteger, "integer beyond the format's range")
     var rest = value
     while rest >= 0x80 {
@@ -76,7 +76,7 @@ struct ByteWriter {
     bytes.append(UInt8(rest))
   }
 
-  mutating func u32(_ value: UInt32) {
+  package mutating func u32(_ value: UInt32) {
     withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
   }
 }

@@ -72,6 +72,15 @@ public enum Control: Hashable, Sendable {
     public var recoveryDelaySeconds: UInt64
     /// Epoch 1's key, sealed to the first device and to the recovery key.
     public var wraps: [KeyWrap]
+    public init(time: Timestamp, person: PersonID, box: Box.PublicKey, recoveryBox: Box.PublicKey, recoveryAuthority: Signing.PublicKey, recoveryDelaySeconds: UInt64, wraps: [KeyWrap]) {
+      self.time = time
+      self.person = person
+      self.box = box
+      self.recoveryBox = recoveryBox
+      self.recoveryAuthority = recoveryAuthority
+      self.recoveryDelaySeconds = recoveryDelaySeconds
+      self.wraps = wraps
+    }
   }
 
   public struct DeviceAdded: Hashable, Sendable {
@@ -83,6 +92,15 @@ public enum Control: Hashable, Sendable {
     /// The epoch whose key `wraps` carries to the new device.
     public var epoch: UInt64
     public var wraps: [KeyWrap]
+    public init(time: Timestamp, device: Signing.PublicKey, box: Box.PublicKey, person: PersonID, role: Role, epoch: UInt64, wraps: [KeyWrap]) {
+      self.time = time
+      self.device = device
+      self.box = box
+      self.person = person
+      self.role = role
+      self.epoch = epoch
+      self.wraps = wraps
+    }
   }
 
   public struct DeviceRemoved: Hashable, Sendable {
@@ -94,12 +112,25 @@ public enum Control: Hashable, Sendable {
     /// The new epoch, whose key `wraps` seals to every remaining device and the recovery key.
     public var epoch: UInt64
     public var wraps: [KeyWrap]
+    public init(time: Timestamp, device: Signing.PublicKey, lastSequence: UInt64, lastID: EntryID?, epoch: UInt64, wraps: [KeyWrap]) {
+      self.time = time
+      self.device = device
+      self.lastSequence = lastSequence
+      self.lastID = lastID
+      self.epoch = epoch
+      self.wraps = wraps
+    }
   }
 
   public struct EpochRotated: Hashable, Sendable {
     public var time: Timestamp
     public var epoch: UInt64
     public var wraps: [KeyWrap]
+    public init(time: Timestamp, epoch: UInt64, wraps: [KeyWrap]) {
+      self.time = time
+      self.epoch = epoch
+      self.wraps = wraps
+    }
   }
 
   public struct RecoveryEnrolment: Hashable, Sendable {
@@ -107,11 +138,21 @@ public enum Control: Hashable, Sendable {
     public var device: Signing.PublicKey
     public var box: Box.PublicKey
     public var person: PersonID
+    public init(time: Timestamp, device: Signing.PublicKey, box: Box.PublicKey, person: PersonID) {
+      self.time = time
+      self.device = device
+      self.box = box
+      self.person = person
+    }
   }
 
   public struct RecoveryVeto: Hashable, Sendable {
     public var time: Timestamp
     public var enrolment: EntryID
+    public init(time: Timestamp, enrolment: EntryID) {
+      self.time = time
+      self.enrolment = enrolment
+    }
   }
 
   public struct RecoveryReplaced: Hashable, Sendable {
@@ -120,6 +161,13 @@ public enum Control: Hashable, Sendable {
     public var recoveryAuthority: Signing.PublicKey
     public var epoch: UInt64
     public var wraps: [KeyWrap]
+    public init(time: Timestamp, recoveryBox: Box.PublicKey, recoveryAuthority: Signing.PublicKey, epoch: UInt64, wraps: [KeyWrap]) {
+      self.time = time
+      self.recoveryBox = recoveryBox
+      self.recoveryAuthority = recoveryAuthority
+      self.epoch = epoch
+      self.wraps = wraps
+    }
   }
 
   public var kind: Kind {
