@@ -19,13 +19,16 @@ let package = Package(
     .target(name: "AnkerLog", dependencies: ["AnkerCrypto"]),
 
     // Tools a person runs (Tools/): the vector generator and the benchmarks.
-    .target(name: "AnkerVectorKit", dependencies: ["AnkerLog", "AnkerCrypto"], path: "Tools/VectorKit"),
-    .executableTarget(name: "anker-vectors", dependencies: ["AnkerVectorKit"], path: "Tools/VectorGen"),
+    .target(
+      name: "AnkerVectorKit", dependencies: ["AnkerLog", "AnkerCrypto"], path: "Tools/VectorKit"),
+    .executableTarget(
+      name: "anker-vectors", dependencies: ["AnkerVectorKit"], path: "Tools/VectorGen"),
     .executableTarget(
       name: "anker-bench", dependencies: ["AnkerLog", "AnkerCrypto"], path: "Tools/Benchmarks"),
 
     .testTarget(name: "AnkerCryptoTests", dependencies: ["AnkerCrypto"]),
-    .testTarget(name: "AnkerLogTests", dependencies: ["AnkerLog", "AnkerCrypto", "AnkerVectorKit"]),
+    .testTarget(
+      name: "AnkerLogTests", dependencies: ["AnkerLog", "AnkerCrypto", "AnkerVectorKit"]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -82,7 +82,8 @@ public enum PasswordHash {
       }
     }
     guard status == 0 else {
-      throw CryptoError(.derivationFailed, "Argon2id ran out of memory; close other programs and try again")
+      throw CryptoError(
+        .derivationFailed, "Argon2id ran out of memory; close other programs and try again")
     }
     return out
   }

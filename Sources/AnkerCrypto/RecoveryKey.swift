@@ -173,7 +173,8 @@ public final class RecoveryKey: Sendable {
     }
     defer { ConstantTime.zero(&data) }
     guard var bytes = fromBase32(data), bytes.count == byteCount else {
-      throw CryptoError(.invalidRecoveryKey, "group 13 is not valid: compare it with the paper again")
+      throw CryptoError(
+        .invalidRecoveryKey, "group 13 is not valid: compare it with the paper again")
     }
     defer { ConstantTime.zero(&bytes) }
     let sumStart = dataGroups * groupLength

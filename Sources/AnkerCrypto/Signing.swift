@@ -21,8 +21,7 @@ public enum Signing {
     public var bytes: [UInt8] { digest.bytes }
 
     /// Verifies a detached signature over `message`.
-    public func isValidSignature(_ signature: [UInt8], for message: some ByteSource) -> Bool
-    {
+    public func isValidSignature(_ signature: [UInt8], for message: some ByteSource) -> Bool {
       Sodium.ensureReady()
       guard signature.count == signatureCount else { return false }
       let key = bytes
@@ -81,7 +80,9 @@ public enum Signing {
     public var seed: SecureBytes {
       let out = SecureBytes(count: seedCount)
       secret.withUnsafeBytes { source in
-        out.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[0..<32])) }
+        out.withUnsafeMutableBytes {
+          $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[0..<32]))
+        }
       }
       return out
     }

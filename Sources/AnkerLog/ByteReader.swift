@@ -92,6 +92,7 @@ public enum Limits {
   public static let maxBodyLength = 65_536
   /// Sealed bodies are at least this long (the Padmé floor).
   public static let bodyFloor = 1_024
-  /// At most this many key wraps in one control entry.
-  public static let maxWraps = 256
+  /// At most this many key wraps in one control entry (512 × 112 bytes fit in one body, so
+  /// a journal can hold up to 511 active devices besides the recovery key).
+  public static let maxWraps = 512
 }

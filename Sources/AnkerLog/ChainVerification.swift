@@ -18,6 +18,8 @@ public enum ChainVerification {
     /// How many Ed25519 signatures were checked.
     public var signaturesChecked = 0
 
+    public init() {}
+
     public var isComplete: Bool { rejected.isEmpty }
   }
 
@@ -56,7 +58,10 @@ public enum ChainVerification {
         settled[tip] = true
         guard unique[tip].verifySignature() else {
           report.rejected.append(
-            (unique[tip], LogError(.badSignature, "entry \(unique[tip].id.short) has a bad signature")))
+            (
+              unique[tip],
+              LogError(.badSignature, "entry \(unique[tip].id.short) has a bad signature")
+            ))
           continue
         }
         authentic[tip] = true

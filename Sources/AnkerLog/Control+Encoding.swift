@@ -93,7 +93,7 @@ extension Control {
       guard let role = Role(rawValue: rawRole) else {
         throw LogError(.malformedControl, "role \(rawRole) is not known")
       }
-      let epoch = try reader.varint("epoch")
+      let epoch = try Self.epoch(&reader)
       self = .deviceAdded(
         DeviceAdded(
           time: time, device: device, box: box, person: person, role: role, epoch: epoch,
@@ -102,13 +102,13 @@ extension Control {
       let device = Signing.PublicKey(try reader.digest("device"))
       let lastSequence = try reader.varint("last sequence")
       let lastID = lastSequence > 0 ? try reader.digest("last id") : nil
-      let epoch = try reader.varint("epoch")
+      let epoch = try Self.epoch(&reader)
       self = .deviceRemoved(
         DeviceRemoved(
           time: time, device: device, lastSequence: lastSequence, lastID: lastID, epoch: epoch,
           wraps: try Self.wraps(&reader)))
     case .epochRotated:
-      let epoch = try reader.varint("epoch")
+      let epoch = try Self.epoch(&reader)
       self = .epochRotated(EpochRotated(time: time, epoch: epoch, wraps: try Self.wraps(&reader)))
     case .recoveryEnrolment:
       let device = Signing.PublicKey(try reader.digest("device"))
@@ -121,13 +121,21 @@ extension Control {
     case .recoveryReplaced:
       let recoveryBox = Box.PublicKey(try reader.digest("recovery box key"))
       let authority = Signing.PublicKey(try reader.digest("recovery authority"))
-      let epoch = try reader.varint("epoch")
+      let epoch = try Self.epoch(&reader)
       self = .recoveryReplaced(
         RecoveryReplaced(
           time: time, recoveryBox: recoveryBox, recoveryAuthority: authority, epoch: epoch,
           wraps: try Self.wraps(&reader)))
     }
     try reader.expectEnd("control body")
+  }
+
+  private static func epoch(_ reader: inout ByteReader) throws(LogError) -> UInt64 {
+    let epoch = try reader.varint("epoch")
+    guard epoch <= UInt64(UInt32.max) else {
+      throw LogError(.fieldTooLarge, "epoch exceeds 2^32 - 1")
+    }
+    return epoch
   }
 
   private static func person(_ reader: inout ByteReader) throws(LogError) -> PersonID {

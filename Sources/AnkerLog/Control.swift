@@ -72,7 +72,10 @@ public enum Control: Hashable, Sendable {
     public var recoveryDelaySeconds: UInt64
     /// Epoch 1's key, sealed to the first device and to the recovery key.
     public var wraps: [KeyWrap]
-    public init(time: Timestamp, person: PersonID, box: Box.PublicKey, recoveryBox: Box.PublicKey, recoveryAuthority: Signing.PublicKey, recoveryDelaySeconds: UInt64, wraps: [KeyWrap]) {
+    public init(
+      time: Timestamp, person: PersonID, box: Box.PublicKey, recoveryBox: Box.PublicKey,
+      recoveryAuthority: Signing.PublicKey, recoveryDelaySeconds: UInt64, wraps: [KeyWrap]
+    ) {
       self.time = time
       self.person = person
       self.box = box
@@ -92,7 +95,10 @@ public enum Control: Hashable, Sendable {
     /// The epoch whose key `wraps` carries to the new device.
     public var epoch: UInt64
     public var wraps: [KeyWrap]
-    public init(time: Timestamp, device: Signing.PublicKey, box: Box.PublicKey, person: PersonID, role: Role, epoch: UInt64, wraps: [KeyWrap]) {
+    public init(
+      time: Timestamp, device: Signing.PublicKey, box: Box.PublicKey, person: PersonID, role: Role,
+      epoch: UInt64, wraps: [KeyWrap]
+    ) {
       self.time = time
       self.device = device
       self.box = box
@@ -112,7 +118,10 @@ public enum Control: Hashable, Sendable {
     /// The new epoch, whose key `wraps` seals to every remaining device and the recovery key.
     public var epoch: UInt64
     public var wraps: [KeyWrap]
-    public init(time: Timestamp, device: Signing.PublicKey, lastSequence: UInt64, lastID: EntryID?, epoch: UInt64, wraps: [KeyWrap]) {
+    public init(
+      time: Timestamp, device: Signing.PublicKey, lastSequence: UInt64, lastID: EntryID?,
+      epoch: UInt64, wraps: [KeyWrap]
+    ) {
       self.time = time
       self.device = device
       self.lastSequence = lastSequence
@@ -161,7 +170,10 @@ public enum Control: Hashable, Sendable {
     public var recoveryAuthority: Signing.PublicKey
     public var epoch: UInt64
     public var wraps: [KeyWrap]
-    public init(time: Timestamp, recoveryBox: Box.PublicKey, recoveryAuthority: Signing.PublicKey, epoch: UInt64, wraps: [KeyWrap]) {
+    public init(
+      time: Timestamp, recoveryBox: Box.PublicKey, recoveryAuthority: Signing.PublicKey,
+      epoch: UInt64, wraps: [KeyWrap]
+    ) {
       self.time = time
       self.recoveryBox = recoveryBox
       self.recoveryAuthority = recoveryAuthority

@@ -55,7 +55,8 @@ public struct DAG: Sendable {
       throw LogError(.wrongJournal, "entry \(entry.id.short) belongs to another journal")
     }
     guard !entry.parents.isEmpty else {
-      throw LogError(.unexpectedRoot, "entry \(entry.id.short) has no parents but is not the genesis")
+      throw LogError(
+        .unexpectedRoot, "entry \(entry.id.short) has no parents but is not the genesis")
     }
     let absent = entry.parents.filter { nodes[$0] == nil }
     if !absent.isEmpty {
@@ -91,12 +92,15 @@ public struct DAG: Sendable {
     var maxLamport: UInt64 = 0
     for parent in entry.parents { maxLamport = max(maxLamport, nodes[parent]!.lamport) }
     guard entry.lamport == maxLamport + 1 else {
-      throw LogError(.lamportMismatch, "entry \(entry.id.short) has Lamport \(entry.lamport), expected \(maxLamport + 1)")
+      throw LogError(
+        .lamportMismatch,
+        "entry \(entry.id.short) has Lamport \(entry.lamport), expected \(maxLamport + 1)")
     }
     if let prev = entry.prev {
       let previous = nodes[prev]!
       guard previous.author == entry.author, previous.sequence + 1 == entry.sequence else {
-        throw LogError(.prevMismatch, "entry \(entry.id.short) does not follow its author's previous entry")
+        throw LogError(
+          .prevMismatch, "entry \(entry.id.short) does not follow its author's previous entry")
       }
     }
   }
@@ -178,7 +182,9 @@ public struct DAG: Sendable {
 
   /// What an author's next entry must carry: sequence, prev, parents (the current heads)
   /// and Lamport number. `lastOwn` is the author's newest entry, if any.
-  public func nextPosition(after lastOwn: EntryID?) -> (sequence: UInt64, prev: EntryID?, parents: [EntryID], lamport: UInt64) {
+  public func nextPosition(after lastOwn: EntryID?) -> (
+    sequence: UInt64, prev: EntryID?, parents: [EntryID], lamport: UInt64
+  ) {
     var parents = headSet
     var sequence: UInt64 = 1
     if let lastOwn, let own = nodes[lastOwn] {

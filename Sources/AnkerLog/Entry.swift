@@ -73,6 +73,15 @@ public struct Entry: Hashable, Sendable {
     self.init(header: header, headerBytes: headerBytes, signature: signature, body: body)
   }
 
+  /// Decodes an entry that was asked for by id (a fetch of a missing parent): the bytes
+  /// must hash to that id.
+  public init(decoding bytes: [UInt8], expectedID: EntryID) throws(LogError) {
+    try self.init(decoding: bytes)
+    guard id == expectedID else {
+      throw LogError(.idMismatch, "the entry received is not the one asked for")
+    }
+  }
+
   /// The wire form.
   public var encoded: [UInt8] {
     var out = headerBytes

@@ -16,7 +16,9 @@ package struct LogBuilder {
   package var journal: JournalID { dag.journal }
 
   /// A journal whose genesis is written by a fresh admin device.
-  package init(seed: UInt64, recoveryDelaySeconds: UInt64 = 72 * 3600, clock: UInt64 = 1_700_000_000_000) {
+  package init(
+    seed: UInt64, recoveryDelaySeconds: UInt64 = 72 * 3600, clock: UInt64 = 1_700_000_000_000
+  ) {
     var random = SeededRandom(seed: seed)
     admin = Signing.PrivateKey(using: &random)
     adminBox = Box.PrivateKey(using: &random)
@@ -31,8 +33,12 @@ package struct LogBuilder {
         recoveryAuthority: recovery.authorityKey.publicKey,
         recoveryDelaySeconds: recoveryDelaySeconds,
         wraps: [
-          KeyWrap(recipient: adminBox.publicKey, sealed: Box.seal(epochKey.secret, to: adminBox.publicKey, using: &random)),
-          KeyWrap(recipient: recovery.boxKey.publicKey, sealed: Box.seal(epochKey.secret, to: recovery.boxKey.publicKey, using: &random)),
+          KeyWrap(
+            recipient: adminBox.publicKey,
+            sealed: Box.seal(epochKey.secret, to: adminBox.publicKey, using: &random)),
+          KeyWrap(
+            recipient: recovery.boxKey.publicKey,
+            sealed: Box.seal(epochKey.secret, to: recovery.boxKey.publicKey, using: &random)),
         ]))
     let entry = EntryDraft.genesis(journal: journal, author: admin.publicKey)
       .sign(body: genesis.encoded, with: admin)
@@ -67,7 +73,9 @@ package struct LogBuilder {
 
   /// Signs an entry with `body` at `key`'s next position and places it in the DAG.
   @discardableResult
-  package mutating func append(_ key: Signing.PrivateKey, body: [UInt8], parents: [EntryID]? = nil) -> Entry {
+  package mutating func append(_ key: Signing.PrivateKey, body: [UInt8], parents: [EntryID]? = nil)
+    -> Entry
+  {
     let entry = draft(key.publicKey, parents: parents).sign(body: body, with: key)
     record(entry)
     return entry
@@ -88,14 +96,19 @@ package struct LogBuilder {
 
   /// A sealed content entry under the builder's epoch key.
   @discardableResult
-  package mutating func note(_ key: Signing.PrivateKey, _ text: [UInt8], parents: [EntryID]? = nil) -> Entry {
+  package mutating func note(_ key: Signing.PrivateKey, _ text: [UInt8], parents: [EntryID]? = nil)
+    -> Entry
+  {
     let draft = draft(key.publicKey, parents: parents)
     let entry = draft.sign(body: sealedBody(text, for: draft), with: key)
     record(entry)
     return entry
   }
 
-  package mutating func control(_ key: Signing.PrivateKey, _ control: Control, parents: [EntryID]? = nil) -> Entry {
+  @discardableResult
+  package mutating func control(
+    _ key: Signing.PrivateKey, _ control: Control, parents: [EntryID]? = nil
+  ) -> Entry {
     append(key, body: control.encoded, parents: parents)
   }
 

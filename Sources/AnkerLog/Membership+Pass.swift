@@ -1,11 +1,11 @@
 import AnkerCrypto
 
 extension Membership {
-  struct Removal {
+  struct Removal: Hashable {
     let id: EntryID
     let author: Signing.PublicKey
     let target: Signing.PublicKey
-    /// The target's entries the remover accepted.
+    /// The target's entries the remover accepted: the `prev` chain ending at the named entry.
     let accepted: Set<EntryID>
   }
 
@@ -13,6 +13,11 @@ extension Membership {
     let id: EntryID
     let box: Box.PublicKey
     let authority: Signing.PublicKey
+  }
+
+  struct Admission {
+    let id: EntryID
+    let role: Role
   }
 
   /// One walk over the entries in causal order under an assumed `State`.
@@ -24,45 +29,54 @@ extension Membership {
     var enrolments: [EntryID: Enrolment] = [:]
     var replacements: [Replacement] = []
     var removals: [Removal] = []
+    /// Enrolment → vetoes written before its lock ended.
     var vetoes: [EntryID: [EntryID]] = [:]
-    /// Whether the author was a member at each entry (cached along author chains).
-    private var memberAt: [EntryID: Bool] = [:]
+    /// The author's role at each entry where it was a member (cached along author chains).
+    private var roleAt: [EntryID: Role] = [:]
     /// Valid admissions per device, in causal order.
-    private var admissions: [Signing.PublicKey: [EntryID]] = [:]
-    /// Enrolment admissions whose lock runs until the given time.
+    private var admissions: [Signing.PublicKey: [Admission]] = [:]
+    /// Recovery enrolments whose lock runs until the given time.
     private var lockedUntil: [EntryID: UInt64] = [:]
     /// Recovery authorities and the entry naming each.
     private var authorities: [Signing.PublicKey: EntryID] = [:]
+    /// The latest control-body time among each entry and its ancestors: a floor under
+    /// any time an entry claims.
+    private var timeFloor: [EntryID: UInt64] = [:]
 
     init(context: Context, state: State) {
       self.context = context
       self.state = state
-      let genesis = context.dag.genesis
-      authorities[context.genesis.recoveryAuthority] = genesis.id
+      authorities[context.genesis.recoveryAuthority] = context.dag.genesisID
       for entry in context.order { visit(entry) }
       for (enrolmentID, vetoIDs) in vetoes {
-        if let enrolment = enrolments[enrolmentID] {
-          enrolments[enrolmentID] = Enrolment(
-            id: enrolment.id, authority: enrolment.authority, device: enrolment.device,
-            effectiveAt: enrolment.effectiveAt, vetoedBy: vetoIDs.sorted())
-        }
+        guard let enrolment = enrolments[enrolmentID] else { continue }
+        enrolments[enrolmentID] = Enrolment(
+          id: enrolment.id, authority: enrolment.authority, device: enrolment.device,
+          effectiveAt: enrolment.effectiveAt, vetoedBy: vetoIDs.sorted())
       }
-      for removal in removals where !effective(removal) {
+      let standing = standingRemovals()
+      for removal in removals where !standing.contains(removal.id) {
         statuses[removal.id] = .invalid(.removedDevice)
       }
     }
 
     private mutating func visit(_ entry: Entry) {
-      let dag = context.dag
-      if entry.id == dag.genesisID {
+      let control = entry.control
+      var floor = control?.time.milliseconds ?? 0
+      for parent in entry.parents { floor = max(floor, timeFloor[parent] ?? 0) }
+      timeFloor[entry.id] = floor
+
+      if entry.id == context.dag.genesisID {
         statuses[entry.id] = .valid
-        memberAt[entry.id] = true
-        admit(entry.author, box: context.genesis.box, person: context.genesis.person, role: .admin, by: entry.id)
+        roleAt[entry.id] = .admin
+        admit(
+          entry.author, box: context.genesis.box, person: context.genesis.person, role: .admin,
+          by: entry.id)
         return
       }
-      let control = entry.control
       var isRemoval = false
       if case .deviceRemoved? = control { isRemoval = true }
+      // Removals are exempt here: whether they stand is settled among themselves at the end.
       if let allowed = state.cuts[entry.author], !allowed.contains(entry.id), !isRemoval {
         statuses[entry.id] = .invalid(.removedDevice)
         return
@@ -72,38 +86,39 @@ extension Membership {
         return
       }
       switch membership(of: entry) {
-      case .valid: break
-      case let other:
-        statuses[entry.id] = other
-        return
+      case .valid(let role): statuses[entry.id] = apply(entry, control, role: role)
+      case .notValid(let status): statuses[entry.id] = status
       }
-      let role = devices[entry.author]?.role
-      statuses[entry.id] = apply(entry, control, role: role)
     }
 
-    /// Whether the author of `entry` had been admitted in its ancestors.
-    private mutating func membership(of entry: Entry) -> Status {
-      if let prev = entry.prev, memberAt[prev] == true {
-        memberAt[entry.id] = true
-        return .valid
+    enum Standing {
+      case valid(Role)
+      case notValid(Status)
+    }
+
+    /// Whether, and in which role, the author of `entry` had been admitted in its ancestors.
+    private mutating func membership(of entry: Entry) -> Standing {
+      if let prev = entry.prev, let role = roleAt[prev] {
+        roleAt[entry.id] = role
+        return .valid(role)
       }
       var pendingUntil: UInt64?
       var vetoed = false
-      for admission in admissions[entry.author] ?? [] where context.dag.isAncestor(admission, of: entry.id) {
-        if state.vetoed.contains(admission) {
+      for admission in admissions[entry.author] ?? []
+      where context.dag.isAncestor(admission.id, of: entry.id) {
+        if state.vetoed.contains(admission.id) {
           vetoed = true
           continue
         }
-        if let until = lockedUntil[admission], until > context.now {
+        if let until = lockedUntil[admission.id], until > context.now {
           pendingUntil = min(pendingUntil ?? until, until)
           continue
         }
-        memberAt[entry.id] = true
-        return .valid
+        roleAt[entry.id] = admission.role
+        return .valid(admission.role)
       }
-      memberAt[entry.id] = false
-      if let pendingUntil { return .pending(untilMilliseconds: pendingUntil) }
-      return .invalid(vetoed ? .recoveryVetoed : .notMember)
+      if let pendingUntil { return .notValid(.pending(untilMilliseconds: pendingUntil)) }
+      return .notValid(.invalid(vetoed ? .recoveryVetoed : .notMember))
     }
 
     private mutating func authorityEntry(_ entry: Entry, _ control: Control?) -> Status {
@@ -111,42 +126,47 @@ extension Membership {
         return .invalid(.notRecoveryAuthority)
       }
       let namedBy = authorities[entry.author]!
-      guard namedBy == context.dag.genesisID || context.dag.isAncestor(namedBy, of: entry.id) else {
-        return .invalid(.notRecoveryAuthority)
-      }
+      guard namedBy == context.dag.genesisID || context.dag.isAncestor(namedBy, of: entry.id)
+      else { return .invalid(.notRecoveryAuthority) }
       if let retiredBy = state.retired[entry.author],
         !retiredBy.contains(where: { context.dag.isAncestor(entry.id, of: $0) })
       {
         return .invalid(.notRecoveryAuthority)
       }
-      guard devices[enrolment.device] == nil, authorities[enrolment.device] == nil else {
+      guard admissions[enrolment.device] == nil, authorities[enrolment.device] == nil else {
         return .invalid(.invalidControl)
       }
-      let start = max(enrolment.time.milliseconds, context.firstSeen[entry.id] ?? 0)
-      let until = start + context.genesis.recoveryDelaySeconds * 1000
+      // The lock runs from the latest of: the time the enrolment claims, the latest time its
+      // ancestors prove, and when this device first saw it. It cannot be backdated past what
+      // the DAG shows, and a device never shortens it below its own observation.
+      let start = max(
+        enrolment.time.milliseconds, timeFloor[entry.id] ?? 0, context.firstSeen[entry.id] ?? 0)
+      let delay = max(context.genesis.recoveryDelaySeconds, minimumRecoveryDelaySeconds)
+      let until = start + delay * 1000
       enrolments[entry.id] = Enrolment(
         id: entry.id, authority: entry.author, device: enrolment.device, effectiveAt: until,
         vetoedBy: [])
       lockedUntil[entry.id] = until
       if !state.vetoed.contains(entry.id) && until <= context.now {
-        admit(enrolment.device, box: enrolment.box, person: enrolment.person, role: .admin, by: entry.id)
+        admit(
+          enrolment.device, box: enrolment.box, person: enrolment.person, role: .admin,
+          by: entry.id)
       } else {
-        admissions[enrolment.device, default: []].append(entry.id)
+        admissions[enrolment.device, default: []].append(Admission(id: entry.id, role: .admin))
       }
       return .valid
     }
 
-    private mutating func apply(_ entry: Entry, _ control: Control?, role: Role?) -> Status {
+    private mutating func apply(_ entry: Entry, _ control: Control?, role: Role) -> Status {
       guard let control else { return .valid }
-      if control.kind != .recoveryEnrolment && control.kind != .genesis && role != .admin {
-        return .invalid(.notAdmin)
-      }
       let dag = context.dag
       switch control {
       case .genesis:
         return .invalid(.invalidGenesis)
       case .recoveryEnrolment:
         return .invalid(.notRecoveryAuthority)
+      case _ where role != .admin:
+        return .invalid(.notAdmin)
       case .epochRotated:
         return .valid
       case .deviceAdded(let added):
@@ -154,29 +174,23 @@ extension Membership {
         admit(added.device, box: added.box, person: added.person, role: added.role, by: entry.id)
         return .valid
       case .deviceRemoved(let removed):
-        guard removed.device != entry.author, devices[removed.device] != nil else {
-          return .invalid(.invalidControl)
-        }
-        var accepted: Set<EntryID> = []
-        if let lastID = removed.lastID {
-          guard let last = dag[lastID], last.author == removed.device,
-            last.sequence == removed.lastSequence, dag.isAncestor(lastID, of: entry.id)
-          else { return .invalid(.invalidControl) }
-          accepted = dag.chain(endingAt: lastID)
-        }
-        removals.append(
-          Removal(id: entry.id, author: entry.author, target: removed.device, accepted: accepted))
-        return .valid
+        return remove(removed, in: entry)
       case .recoveryVeto(let veto):
-        guard enrolments[veto.enrolment] != nil, dag.isAncestor(veto.enrolment, of: entry.id) else {
-          return .invalid(.invalidControl)
+        guard let enrolment = enrolments[veto.enrolment],
+          dag.isAncestor(veto.enrolment, of: entry.id)
+        else { return .invalid(.invalidControl) }
+        // A veto counts while the lock runs; afterwards an admin removes the device instead.
+        if veto.time.milliseconds < enrolment.effectiveAt {
+          vetoes[veto.enrolment, default: []].append(entry.id)
         }
-        vetoes[veto.enrolment, default: []].append(entry.id)
         return .valid
       case .recoveryReplaced(let replaced):
-        guard devices[replaced.recoveryAuthority] == nil else { return .invalid(.invalidControl) }
+        guard admissions[replaced.recoveryAuthority] == nil else {
+          return .invalid(.invalidControl)
+        }
         replacements.append(
-          Replacement(id: entry.id, box: replaced.recoveryBox, authority: replaced.recoveryAuthority))
+          Replacement(
+            id: entry.id, box: replaced.recoveryBox, authority: replaced.recoveryAuthority))
         if authorities[replaced.recoveryAuthority] == nil {
           authorities[replaced.recoveryAuthority] = entry.id
         }
@@ -184,29 +198,75 @@ extension Membership {
       }
     }
 
+    private mutating func remove(_ removed: Control.DeviceRemoved, in entry: Entry) -> Status {
+      let dag = context.dag
+      guard removed.device != entry.author,
+        (admissions[removed.device] ?? []).contains(where: {
+          $0.id == dag.genesisID || dag.isAncestor($0.id, of: entry.id)
+        })
+      else { return .invalid(.invalidControl) }
+      // The named entry must be the newest of the target's the remover had: no entry of the
+      // target after it may be among the removal's ancestors.
+      let after = dag.entries(author: removed.device, sequence: removed.lastSequence + 1)
+      guard !after.contains(where: { dag.isAncestor($0.id, of: entry.id) }) else {
+        return .invalid(.invalidControl)
+      }
+      var accepted: Set<EntryID> = []
+      if let lastID = removed.lastID {
+        guard let last = dag[lastID], last.author == removed.device,
+          last.sequence == removed.lastSequence, dag.isAncestor(lastID, of: entry.id)
+        else { return .invalid(.invalidControl) }
+        accepted = dag.chain(endingAt: lastID)
+      }
+      removals.append(
+        Removal(id: entry.id, author: entry.author, target: removed.device, accepted: accepted))
+      return .valid
+    }
+
     private mutating func admit(
       _ key: Signing.PublicKey, box: Box.PublicKey, person: PersonID, role: Role, by id: EntryID
     ) {
-      admissions[key, default: []].append(id)
+      admissions[key, default: []].append(Admission(id: id, role: role))
       if devices[key] == nil {
         devices[key] = Device(key: key, box: box, person: person, role: role, admittedBy: id)
       }
     }
 
-    /// A removal stands unless its author was cut before it by another candidate removal,
-    /// and that other removal is not the mirror image of this one.
-    func effective(_ removal: Removal) -> Bool {
-      for other in removals where other.target == removal.author {
-        guard !other.accepted.contains(removal.id) else { continue }
-        let mutual = removal.target == other.author && !removal.accepted.contains(other.id)
-        if !mutual { return false }
+    /// Which removals stand. A removal S *attacks* a removal R when S removes R's author and
+    /// R is not among the entries S accepted (R came after the cut). Standing removals are the
+    /// grounded extension: unattacked ones stand, those attacked by a standing one fall, and
+    /// what remains undecided (mutual removals, cycles) stands too, so every device in the
+    /// cycle is out. Safer to lose access than to let a stolen device keep it.
+    func standingRemovals() -> Set<EntryID> {
+      var attackers: [EntryID: [EntryID]] = [:]
+      for removal in removals {
+        attackers[removal.id] = removals.filter {
+          $0.target == removal.author && !$0.accepted.contains(removal.id)
+        }.map(\.id)
       }
-      return true
+      var standing: Set<EntryID> = []
+      var fallen: Set<EntryID> = []
+      var changed = true
+      while changed {
+        changed = false
+        for removal in removals where !standing.contains(removal.id) && !fallen.contains(removal.id) {
+          let against = attackers[removal.id] ?? []
+          if against.contains(where: { standing.contains($0) }) {
+            fallen.insert(removal.id)
+            changed = true
+          } else if against.allSatisfy({ fallen.contains($0) }) {
+            standing.insert(removal.id)
+            changed = true
+          }
+        }
+      }
+      return Set(removals.map(\.id)).subtracting(fallen)
     }
 
     func effectiveRemovals() -> [Signing.PublicKey: [EntryID]] {
+      let standing = standingRemovals()
       var out: [Signing.PublicKey: [EntryID]] = [:]
-      for removal in removals where effective(removal) {
+      for removal in removals where standing.contains(removal.id) {
         out[removal.target, default: []].append(removal.id)
       }
       return out
@@ -215,12 +275,12 @@ extension Membership {
     /// The assumptions the next pass should make, from what this pass found.
     func nextState() -> State {
       var next = State()
-      for removal in removals where effective(removal) {
+      let standing = standingRemovals()
+      for removal in removals where standing.contains(removal.id) {
         next.cuts[removal.target, default: []].formUnion(removal.accepted)
       }
       next.vetoed = Set(vetoes.keys)
-      var named = [context.genesis.recoveryAuthority]
-      named += replacements.map(\.authority)
+      let named = [context.genesis.recoveryAuthority] + replacements.map(\.authority)
       let current = replacements.last?.authority ?? context.genesis.recoveryAuthority
       for authority in named where authority != current {
         next.retired[authority] = Set(replacements.filter { $0.authority != authority }.map(\.id))

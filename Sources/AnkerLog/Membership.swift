@@ -1,23 +1,27 @@
 import AnkerCrypto
 
 /// Who may write what, decided from the DAG alone: the one implementation the model and the
-/// relay share (DESIGN rule 2). See `docs/DECISIONS.md` ("Membership") for the rules in prose.
+/// relay share (DESIGN rule 2). `docs/DECISIONS.md` ("Membership") gives the rules in prose.
 ///
 /// - The genesis author is the first admin. An admin's `deviceAdded` admits a device from
-///   that entry on: an entry counts only if an admission of its author is among its ancestors.
-/// - A `deviceRemoved` names the removed device's last accepted entry; every entry by that
-///   device not on the `prev` chain ending there is invalid, whatever parents it cites.
-/// - Removals are themselves voided when their author was cut before writing them, except
-///   in a mutual pair (each removes the other, each unseen by the other): then both stand and
-///   both devices are out. Deterministic, order-free, and a stolen device cannot win a race.
+///   that entry on: an entry counts only if an admission of its author is among its ancestors,
+///   and its role is that admission's.
+/// - A `deviceRemoved` names the removed device's newest entry among the removal's ancestors;
+///   every entry by that device not on the `prev` chain ending there is invalid, whatever
+///   parents it cites (no backdating).
+/// - Removals settle among themselves: one falls when a standing removal cut its author
+///   before it; mutual removals and cycles all stand (every device in them is out). A stolen
+///   device can never win a race by backdating.
 /// - The recovery authority may only write `recoveryEnrolment`. The enrolled device counts
-///   from `delay` after the enrolment was written or first seen locally, whichever is later,
-///   unless an admin vetoed it; a veto voids every entry of that device.
+///   once the time lock has run (at least one hour, by default 72), counted from the latest
+///   of the enrolment's claimed time, the latest control time among its ancestors, and when
+///   this device first saw it, unless an admin vetoed it while the lock ran; a veto voids
+///   every entry of that device.
 /// - A `recoveryReplaced` retires every earlier authority; the newest replacement in causal
 ///   order names the current one.
 ///
-/// Removals, vetoes and replacements can affect entries that do not descend from them, so
-/// the evaluation iterates to a fixed point (in practice one or two passes).
+/// Removals, vetoes and replacements reach entries that do not descend from them, so the
+/// evaluation iterates to a fixed point (in practice one or two passes).
 public struct Membership: Sendable {
   public enum Status: Hashable, Sendable {
     case valid
@@ -56,6 +60,12 @@ public struct Membership: Sendable {
   public private(set) var recoveryBox: Box.PublicKey
   public private(set) var recoveryAuthority: Signing.PublicKey
   public let recoveryDelaySeconds: UInt64
+  /// Recovery enrolments wait at least this long whatever the genesis says (one hour).
+  public static let minimumRecoveryDelaySeconds: UInt64 = 3600
+  /// Entries whose body is absent: until each is fetched or shown to be erased by a shred
+  /// (which the model checks, DESIGN rule 4), its kind is unknown here and it counts as
+  /// content; a missing control body could hide a membership change.
+  public private(set) var missingBodies: [EntryID] = []
   /// How many passes the fixed point took.
   public private(set) var passes = 0
 
@@ -89,6 +99,7 @@ public struct Membership: Sendable {
       state = next
     } while true
     statuses = pass.statuses
+    missingBodies = context.order.filter { $0.body == nil }.map(\.id)
     devices = pass.devices
     enrolments = pass.enrolments
     if let replacement = pass.replacements.last {

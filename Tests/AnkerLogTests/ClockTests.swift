@@ -16,7 +16,8 @@ import Testing
   @Test func remoteReadingsAdvanceTheClock() {
     var clock = HybridLogicalClock()
     _ = clock.tick(wallClock: 1_000)
-    #expect(clock.observe(Timestamp(milliseconds: 5_000, counter: 3), wallClock: 1_000) == .accepted)
+    #expect(
+      clock.observe(Timestamp(milliseconds: 5_000, counter: 3), wallClock: 1_000) == .accepted)
     #expect(clock.tick(wallClock: 1_000) == Timestamp(milliseconds: 5_000, counter: 4))
   }
 

@@ -75,14 +75,19 @@ import Testing
       journal: builder.journal, author: builder.admin.publicKey, sequence: 2,
       prev: builder.genesis.id, parents: [builder.genesis.id], lamport: 5
     ).sign(body: [], with: builder.admin)
-    #expect(performing: { try dag.insert(badLamport) }, throws: { ($0 as? LogError)?.code == .lamportMismatch })
+    #expect(
+      performing: { try dag.insert(badLamport) },
+      throws: { ($0 as? LogError)?.code == .lamportMismatch })
     // Another journal.
     let other = LogBuilder(seed: 25)
-    #expect(performing: { try dag.insert(other.genesis) }, throws: { ($0 as? LogError)?.code == .wrongJournal })
+    #expect(
+      performing: { try dag.insert(other.genesis) },
+      throws: { ($0 as? LogError)?.code == .wrongJournal })
     // A second root in this journal.
     let root = EntryDraft.genesis(journal: builder.journal, author: builder.admin.publicKey)
       .sign(body: [], with: builder.admin)
-    #expect(performing: { try dag.insert(root) }, throws: { ($0 as? LogError)?.code == .unexpectedRoot })
+    #expect(
+      performing: { try dag.insert(root) }, throws: { ($0 as? LogError)?.code == .unexpectedRoot })
     // prev by another author.
     let worker = Signing.PrivateKey(using: &builder.random)
     let stolenPrev = EntryDraft(
@@ -90,7 +95,9 @@ import Testing
       parents: [note.id], lamport: note.lamport + 1
     ).sign(body: [], with: worker)
     try dag.insert(note)
-    #expect(performing: { try dag.insert(stolenPrev) }, throws: { ($0 as? LogError)?.code == .prevMismatch })
+    #expect(
+      performing: { try dag.insert(stolenPrev) },
+      throws: { ($0 as? LogError)?.code == .prevMismatch })
     #expect(dag.count == 2)
   }
 
@@ -129,7 +136,8 @@ import Testing
     #expect(builder.dag.isAncestor(one.id, of: two.id))
     #expect(!builder.dag.isAncestor(two.id, of: one.id))
     #expect(!builder.dag.isAncestor(two.id, of: two.id))
-    #expect(builder.dag.chain(endingAt: worker.entry.id) == [builder.genesis.id, one.id, worker.entry.id])
+    #expect(
+      builder.dag.chain(endingAt: worker.entry.id) == [builder.genesis.id, one.id, worker.entry.id])
   }
 }
 

@@ -118,9 +118,12 @@ import Testing
       }
     }
     var big = ByteReader([0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10])
-    #expect(performing: { try big.varint("x") }, throws: { ($0 as? LogError)?.code == .fieldTooLarge })
+    #expect(
+      performing: { try big.varint("x") }, throws: { ($0 as? LogError)?.code == .fieldTooLarge })
     var endless = ByteReader([UInt8](repeating: 0xff, count: 12))
-    #expect(performing: { try endless.varint("x") }, throws: { ($0 as? LogError)?.code == .fieldTooLarge })
+    #expect(
+      performing: { try endless.varint("x") }, throws: { ($0 as? LogError)?.code == .fieldTooLarge }
+    )
   }
 
   @Test func everyTruncationIsRejected() {

@@ -12,7 +12,9 @@ extension VectorSuite {
   }
 
   @discardableResult
-  mutating func note(_ key: Signing.PrivateKey, _ text: [UInt8], _ name: String?, _ description: String = "") -> Entry {
+  mutating func note(
+    _ key: Signing.PrivateKey, _ text: [UInt8], _ name: String?, _ description: String = ""
+  ) -> Entry {
     placed(builder.note(key, text), name, description, plaintext: text)
   }
 
@@ -24,8 +26,12 @@ extension VectorSuite {
     let worker = addDevice(.worker, "device-added-worker", "an admin admits a worker device")
     let admin2 = addDevice(.admin, "device-added-admin", "an admin admits a second admin device")
     note(worker, [], "sealed-empty-plaintext", "a sealed body with no content: the 1 KiB floor")
-    note(worker, Array(repeating: 0x61, count: 906), "sealed-fills-floor", "906 bytes: the most the 1 KiB bucket holds")
-    note(worker, Array(repeating: 0x62, count: 907), "sealed-next-bucket", "907 bytes: the next Padmé bucket")
+    note(
+      worker, Array(repeating: 0x61, count: 906), "sealed-fills-floor",
+      "906 bytes: the most the 1 KiB bucket holds")
+    note(
+      worker, Array(repeating: 0x62, count: 907), "sealed-next-bucket",
+      "907 bytes: the next Padmé bucket")
     note(
       builder.admin, Array(repeating: 0x63, count: SealedBody.maxPlaintext), "sealed-largest-body",
       "the largest body: 65,536 bytes")
@@ -34,7 +40,8 @@ extension VectorSuite {
     pool.append(doomed)
     valid.append(
       Valid(
-        name: "detached-body", description: "a body erased by a crypto-shred: header, id and signature still verify",
+        name: "detached-body",
+        description: "a body erased by a crypto-shred: header, id and signature still verify",
         context: pool.count - 1, entry: doomed.detachingBody(), sealed: nil))
     note(admin2, Array("café, 日本語, emoji 🙂".utf8), "sealed-utf8", "UTF-8 note text")
 
@@ -52,8 +59,12 @@ extension VectorSuite {
       builder.append(worker, body: []), "many-parents",
       "an entry citing 64 parents, the most allowed")
     placed(
-      builder.control(builder.admin, .epochRotated(
-        Control.EpochRotated(time: builder.nextTime(), epoch: 2, wraps: [builder.wrap(to: builder.adminBox.publicKey)]))),
+      builder.control(
+        builder.admin,
+        .epochRotated(
+          Control.EpochRotated(
+            time: builder.nextTime(), epoch: 2,
+            wraps: [builder.wrap(to: builder.adminBox.publicKey)]))),
       "epoch-rotated", "an admin starts a new epoch")
     let leaver = addDevice(.worker, nil)
     placed(builder.note(leaver, [1]))
@@ -74,7 +85,9 @@ extension VectorSuite {
             person: PersonID(using: &builder.random)))),
       "recovery-enrolment", "the recovery authority enrols a new admin device (time-locked)")
     _ = enrolment
-    note(recovered, Array("back after the loss".utf8), "note-after-time-lock", "the enrolled device writes once the lock has run out")
+    note(
+      recovered, Array("back after the loss".utf8), "note-after-time-lock",
+      "the enrolled device writes once the lock has run out")
     let paper = RecoveryKey(using: &builder.random)
     self.authority = paper.authorityKey
     remember(paper.authorityKey)
@@ -99,6 +112,7 @@ extension VectorSuite {
       Valid(
         name: "equivocation-second", description: "the other one: both are valid, and reported",
         context: pool.count - 2, entry: right, sealed: nil))
-    placed(builder.append(admin2, body: []), "merge-after-fork", "an admin's entry citing both forks")
+    placed(
+      builder.append(admin2, body: []), "merge-after-fork", "an admin's entry citing both forks")
   }
 }

@@ -99,9 +99,13 @@ package struct VectorSuite {
             + "pass every stage before `stage` and fail there with `error`.")
       ),
       ("now_ms", .int(Self.now)),
-      ("keys", .array(seeds.sorted { $0.key < $1.key }.map { key, seed in
-        .object([("public", .string(key.description)), ("seed", .string(Hex.encode(seed)))])
-      })),
+      (
+        "keys",
+        .array(
+          seeds.sorted { $0.key < $1.key }.map { key, seed in
+            .object([("public", .string(key.description)), ("seed", .string(Hex.encode(seed)))])
+          })
+      ),
       ("pool", .array(pool.map { .string(Hex.encode($0.encoded)) })),
       ("valid", .array(valid.map(Self.render))),
       ("invalid", .array(invalid.map(Self.render))),
