@@ -26,12 +26,18 @@ public enum ChainVerification {
   /// Authenticates `batch`. `trusted` lists ids already authenticated earlier (for example
   /// entries in the local store); a chain walk stops there.
   public static func verify(_ batch: [Entry], trusted: Set<EntryID> = []) -> Report {
-    var byID = [EntryID: Int]()
+    var byID = [EntryID: Int](minimumCapacity: batch.count)
     var unique = [Entry]()
     unique.reserveCapacity(batch.count)
     for entry in batch where byID[entry.id] == nil {
       byID[entry.id] = unique.count
       unique.append(entry)
+    }
+    // The predecessor of each entry within the batch (same author), or -1.
+    let previous: [Int] = unique.map { entry in
+      guard let prev = entry.prev, let index = byID[prev], unique[index].author == entry.author
+      else { return -1 }
+      return index
     }
     var authentic = [Bool](repeating: false, count: unique.count)
     var settled = [Bool](repeating: false, count: unique.count)
@@ -40,40 +46,31 @@ public enum ChainVerification {
       settled[index] = true
     }
     var report = Report()
-
+    var referenced = [Bool](repeating: false, count: unique.count)
     while true {
-      // Tips: unsettled entries that no other unsettled entry of the same author names as prev.
-      var referenced = Set<Int>()
-      for (index, entry) in unique.enumerated() where !settled[index] {
-        if let prev = entry.prev, let prevIndex = byID[prev], !settled[prevIndex],
-          unique[prevIndex].author == entry.author
-        {
-          referenced.insert(prevIndex)
-        }
+      // Tips: unsettled entries that no other unsettled entry names as its predecessor.
+      for index in referenced.indices { referenced[index] = false }
+      for index in unique.indices where !settled[index] && previous[index] >= 0 {
+        referenced[previous[index]] = true
       }
-      let tips = unique.indices.filter { !settled[$0] && !referenced.contains($0) }
+      let tips = unique.indices.filter { !settled[$0] && !referenced[$0] }
       if tips.isEmpty { break }
       for tip in tips {
         report.signaturesChecked += 1
         settled[tip] = true
         guard unique[tip].verifySignature() else {
-          report.rejected.append(
-            (
-              unique[tip],
-              LogError(.badSignature, "entry \(unique[tip].id.short) has a bad signature")
-            ))
+          let error = LogError(.badSignature, "entry \(unique[tip].id.short) has a bad signature")
+          report.rejected.append((unique[tip], error))
           continue
         }
         authentic[tip] = true
         // Walk back through prev: each predecessor is authenticated by the hash in its
         // successor's signed header.
-        var current = unique[tip]
-        while let prev = current.prev, let prevIndex = byID[prev], !settled[prevIndex],
-          unique[prevIndex].author == current.author
-        {
-          settled[prevIndex] = true
-          authentic[prevIndex] = true
-          current = unique[prevIndex]
+        var current = previous[tip]
+        while current >= 0 && !settled[current] {
+          settled[current] = true
+          authentic[current] = true
+          current = previous[current]
         }
       }
     }

@@ -249,7 +249,8 @@ extension Membership {
       var changed = true
       while changed {
         changed = false
-        for removal in removals where !standing.contains(removal.id) && !fallen.contains(removal.id) {
+        for removal in removals where !standing.contains(removal.id) && !fallen.contains(removal.id)
+        {
           let against = attackers[removal.id] ?? []
           if against.contains(where: { standing.contains($0) }) {
             fallen.insert(removal.id)

@@ -97,7 +97,9 @@ import Testing
           person: PersonID(using: &builder.random))))
     let note = builder.note(device, [2])
     let membership = Membership(dag: builder.dag, now: written.milliseconds + 60_000)
-    #expect(membership.status(of: note.id) == .pending(untilMilliseconds: written.milliseconds + 3_600_000))
+    #expect(
+      membership.status(of: note.id)
+        == .pending(untilMilliseconds: written.milliseconds + 3_600_000))
   }
 
   @Test func aVetoAfterTheLockHasNoEffect() {

@@ -110,7 +110,9 @@ import Testing
       return ("decode", error.code)
     }
     if let claimed = vector["id"] as? String {
-      do { _ = try Entry(decoding: Self.bytes(vector, "entry"), expectedID: Digest256(hex: claimed)!) } catch {
+      do {
+        _ = try Entry(decoding: Self.bytes(vector, "entry"), expectedID: Digest256(hex: claimed)!)
+      } catch {
         return ("verify", error.code)
       }
     }
