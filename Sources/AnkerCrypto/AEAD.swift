@@ -92,7 +92,7 @@ public enum AEAD {
     _ sealed: [UInt8], key: Key, nonce: [UInt8], associatedData: [UInt8] = []
   ) throws(CryptoError) -> SecureBytes {
     Sodium.ensureReady()
-    guard nonce.count == nonceCount, sealed.count > tagCount else {
+    guard nonce.count == nonceCount, sealed.count >= tagCount else {
       throw CryptoError.authenticationFailed
     }
     let out = SecureBytes(count: sealed.count - tagCount)

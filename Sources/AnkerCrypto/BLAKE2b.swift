@@ -57,6 +57,7 @@ public enum BLAKE2b {
 
     public init(outputLength: Int = 32) {
       Sodium.ensureReady()
+      precondition((16...64).contains(outputLength), "BLAKE2b output must be 16...64 bytes")
       self.outputLength = outputLength
       state = UnsafeMutableRawPointer.allocate(
         byteCount: crypto_generichash_statebytes(), alignment: 64)

@@ -118,7 +118,7 @@ public enum Box {
     -> SecureBytes
   {
     Sodium.ensureReady()
-    guard sealed.count > sealOverhead else { throw CryptoError.authenticationFailed }
+    guard sealed.count >= sealOverhead else { throw CryptoError.authenticationFailed }
     let out = SecureBytes(count: sealed.count - sealOverhead)
     let publicBytes = key.publicKey.bytes
     let status = key.secret.withUnsafeBytes { secretBytes in

@@ -136,16 +136,14 @@ public final class RecoveryKey: Sendable {
   static func decode(_ text: String) throws(CryptoError) -> SecureBytes {
     var symbols = [UInt8]()
     defer { ConstantTime.zero(&symbols) }
-    for char in text.utf8 {
-      if char == UInt8(ascii: " ") || char == UInt8(ascii: "-") || char == 0x0a || char == 0x0d
-        || char == 0x09
-      {
-        continue
-      }
-      guard let value = symbol(char) else {
+    // Separators people type or paste: spaces of any kind, ASCII and typographic dashes.
+    let separators: Set<UInt32> = [0x2d, 0x2010, 0x2011, 0x2012, 0x2013, 0x2014, 0x2015, 0x2212]
+    for (position, scalar) in text.unicodeScalars.enumerated() {
+      if scalar.properties.isWhitespace || separators.contains(scalar.value) { continue }
+      guard scalar.isASCII, let value = symbol(UInt8(scalar.value)) else {
         throw CryptoError(
           .invalidRecoveryKey,
-          "character \(symbols.count + 1) is not one a recovery key uses (0-9 and A-Z without I, L, O, U)"
+          "character \(position + 1) is not one a recovery key uses (0-9 and A-Z without I, L, O, U)"
         )
       }
       symbols.append(value)

@@ -13,21 +13,22 @@ public final class SecureBytes: @unchecked Sendable, CustomReflectable {
   /// The number of secret bytes.
   public let count: Int
 
-  /// Allocates `count` zeroed secret bytes.
+  /// Allocates `count` zeroed secret bytes (`count` may be zero: an empty passphrase).
   public init(count: Int) {
     Sodium.ensureReady()
-    precondition(count > 0, "SecureBytes must hold at least one byte")
-    guard let raw = sodium_malloc(count) else {
+    precondition(count >= 0, "SecureBytes cannot have a negative size")
+    // At least one byte is allocated so that the base address is never nil.
+    guard let raw = sodium_malloc(max(count, 1)) else {
       fatalError("sodium_malloc failed: out of secure memory")
     }
     pointer = raw
     self.count = count
-    sodium_memzero(pointer, count)
+    sodium_memzero(pointer, max(count, 1))
   }
 
   /// Copies `bytes` into secure memory. The caller remains responsible for its own copy.
   public convenience init(copying bytes: some Collection<UInt8>) {
-    self.init(count: max(bytes.count, 1))
+    self.init(count: bytes.count)
     withUnsafeMutableBytes { out in
       var index = 0
       for byte in bytes {
