@@ -189,7 +189,8 @@ struct RecoveryKeyErrorTests {
     let (key, groups) = try Self.fixedKey()
     let text = key.paperText
     let cases: [(String, String)] = [
-      (String(text.dropLast()) + "U", "character 83 is not one a recovery key uses"),  // counted as typed
+      // Positions are counted as typed, separators included.
+      (String(text.dropLast()) + "U", "character 83 is not one a recovery key uses"),
       (String(text.dropLast()), "a recovery key has 14 groups of 5 characters (70 in all); 69"),
       (groups.reversed().joined(), "does not check: compare it with the paper again"),
     ]
