@@ -95,4 +95,6 @@ public enum Limits {
   /// At most this many key wraps in one control entry (512 × 112 bytes fit in one body, so
   /// a journal can hold up to 511 active devices besides the recovery key).
   public static let maxWraps = 512
+  /// At most this many body hashes in one erasure entry (a larger shred takes several).
+  public static let maxErasures = 2_000
 }

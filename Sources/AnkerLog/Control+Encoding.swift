@@ -38,6 +38,10 @@ extension Control {
       writer.append(value.person.bytes)
     case .recoveryVeto(let value):
       writer.digest(value.enrolment)
+    case .erasure(let value):
+      let bodies = Set(value.bodies).sorted()
+      writer.varint(UInt64(bodies.count))
+      for body in bodies { writer.digest(body) }
     case .recoveryReplaced(let value):
       writer.digest(value.recoveryBox.digest)
       writer.digest(value.recoveryAuthority.digest)
@@ -118,6 +122,20 @@ extension Control {
         RecoveryEnrolment(time: time, device: device, box: box, person: person))
     case .recoveryVeto:
       self = .recoveryVeto(RecoveryVeto(time: time, enrolment: try reader.digest("enrolment")))
+    case .erasure:
+      let count = try reader.varint("erasure count")
+      guard count <= UInt64(Limits.maxErasures) else {
+        throw LogError(.fieldTooLarge, "more than \(Limits.maxErasures) bodies to erase")
+      }
+      var bodies = [Digest256]()
+      for _ in 0..<count {
+        let body = try reader.digest("erased body")
+        if let last = bodies.last, !(last < body) {
+          throw LogError(.malformedControl, "erased bodies are not strictly ascending")
+        }
+        bodies.append(body)
+      }
+      self = .erasure(Erasure(time: time, bodies: bodies))
     case .recoveryReplaced:
       let recoveryBox = Box.PublicKey(try reader.digest("recovery box key"))
       let authority = Signing.PublicKey(try reader.digest("recovery authority"))

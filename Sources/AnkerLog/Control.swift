@@ -50,6 +50,9 @@ public enum Control: Hashable, Sendable {
   case recoveryVeto(RecoveryVeto)
   /// A new paper key; the old one's authority is retired.
   case recoveryReplaced(RecoveryReplaced)
+  /// Erase these bodies everywhere (a crypto-shred): every device and the relay drop them;
+  /// the headers, ids and signatures stay and still verify.
+  case erasure(Erasure)
 
   public enum Kind: UInt8, Sendable {
     case genesis = 1
@@ -59,6 +62,7 @@ public enum Control: Hashable, Sendable {
     case recoveryEnrolment = 5
     case recoveryVeto = 6
     case recoveryReplaced = 7
+    case erasure = 8
   }
 
   public struct Genesis: Hashable, Sendable {
@@ -182,6 +186,17 @@ public enum Control: Hashable, Sendable {
     }
   }
 
+  public struct Erasure: Hashable, Sendable {
+    public var time: Timestamp
+    /// Body hashes to erase, ascending, at most `Limits.maxErasures`.
+    public var bodies: [Digest256]
+
+    public init(time: Timestamp, bodies: [Digest256]) {
+      self.time = time
+      self.bodies = bodies
+    }
+  }
+
   public var kind: Kind {
     switch self {
     case .genesis: .genesis
@@ -191,6 +206,7 @@ public enum Control: Hashable, Sendable {
     case .recoveryEnrolment: .recoveryEnrolment
     case .recoveryVeto: .recoveryVeto
     case .recoveryReplaced: .recoveryReplaced
+    case .erasure: .erasure
     }
   }
 
@@ -203,6 +219,7 @@ public enum Control: Hashable, Sendable {
     case .recoveryEnrolment(let value): value.time
     case .recoveryVeto(let value): value.time
     case .recoveryReplaced(let value): value.time
+    case .erasure(let value): value.time
     }
   }
 
@@ -214,7 +231,7 @@ public enum Control: Hashable, Sendable {
     case .deviceRemoved(let value): value.wraps
     case .epochRotated(let value): value.wraps
     case .recoveryReplaced(let value): value.wraps
-    case .recoveryEnrolment, .recoveryVeto: []
+    case .recoveryEnrolment, .recoveryVeto, .erasure: []
     }
   }
 }

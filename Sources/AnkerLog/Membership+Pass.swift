@@ -167,7 +167,7 @@ extension Membership {
         return .invalid(.notRecoveryAuthority)
       case _ where role != .admin:
         return .invalid(.notAdmin)
-      case .epochRotated:
+      case .epochRotated, .erasure:
         return .valid
       case .deviceAdded(let added):
         guard authorities[added.device] == nil else { return .invalid(.invalidControl) }

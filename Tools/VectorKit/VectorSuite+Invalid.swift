@@ -157,6 +157,11 @@ extension VectorSuite {
         payload += [UInt8](repeating: 1, count: 64) + [UInt8](repeating: 2, count: 16) + [3, 1, 0]
         parts.setBody(payload)
       }, stage: .decode, .malformedControl)
+    let hashes = [base.header.bodyHash, builder.genesis.header.bodyHash].sorted()
+    fail(
+      "erasure-unsorted", "erased body hashes not in ascending order",
+      broken { $0.setBody([2, 8, 0, 0, 2] + hashes[1].bytes + hashes[0].bytes) },
+      stage: .decode, .malformedControl)
     // Verify stage.
     var flipped = bytes
     flipped[base.headerBytes.count + 5] ^= 0x01

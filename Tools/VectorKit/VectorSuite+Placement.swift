@@ -66,6 +66,11 @@ extension VectorSuite {
       "worker-adds-device", "a worker tries to admit a device",
       builder.draft(worker.key.publicKey).sign(body: sneaky.encoded, with: worker.key).encoded,
       stage: .membership, .notAdmin)
+    let erase = Control.erasure(Control.Erasure(time: builder.nextTime(), bodies: []))
+    fail(
+      "worker-erases", "a worker tries to erase bodies",
+      builder.draft(worker.key.publicKey).sign(body: erase.encoded, with: worker.key).encoded,
+      stage: .membership, .notAdmin)
     let unknownRemoval = Control.deviceRemoved(
       Control.DeviceRemoved(
         time: builder.nextTime(), device: stranger.publicKey, lastSequence: 0, lastID: nil,

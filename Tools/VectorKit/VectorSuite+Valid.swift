@@ -45,6 +45,11 @@ extension VectorSuite {
         context: pool.count - 1, entry: doomed.detachingBody(), sealed: nil))
     note(admin2, Array("café, 日本語, emoji 🙂".utf8), "sealed-utf8", "UTF-8 note text")
 
+    placed(
+      builder.control(
+        builder.admin,
+        .erasure(Control.Erasure(time: builder.nextTime(), bodies: [doomed.header.bodyHash]))),
+      "erasure", "an admin erases a body (a crypto-shred)")
     // 64 concurrent heads, merged by one entry with the most parents allowed.
     var writers = [Signing.PrivateKey]()
     for _ in 0..<63 { writers.append(addDevice(.worker, nil)) }
