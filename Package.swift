@@ -7,6 +7,7 @@ let package = Package(
   products: [
     .library(name: "AnkerCrypto", targets: ["AnkerCrypto"]),
     .library(name: "AnkerLog", targets: ["AnkerLog"]),
+    .library(name: "AnkerModel", targets: ["AnkerModel"]),
   ],
   targets: [
     // System library: imported by AnkerCrypto only.
@@ -17,6 +18,7 @@ let package = Package(
     ),
     .target(name: "AnkerCrypto", dependencies: ["CSodium"]),
     .target(name: "AnkerLog", dependencies: ["AnkerCrypto"]),
+    .target(name: "AnkerModel", dependencies: ["AnkerLog", "AnkerCrypto"]),
 
     // Tools a person runs (Tools/): the vector generator and the benchmarks.
     .target(
@@ -27,6 +29,7 @@ let package = Package(
       name: "anker-bench", dependencies: ["AnkerLog", "AnkerCrypto"], path: "Tools/Benchmarks"),
 
     .testTarget(name: "AnkerCryptoTests", dependencies: ["AnkerCrypto"]),
+    .testTarget(name: "AnkerModelTests", dependencies: ["AnkerModel", "AnkerLog", "AnkerCrypto"]),
     .testTarget(
       name: "AnkerLogTests", dependencies: ["AnkerLog", "AnkerCrypto", "AnkerVectorKit"]),
   ],

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks Schemas/vectors/entries.json with an implementation independent of the Swift one:
-its own parser for the entry format, and PyNaCl (a separate libsodium binding) for Ed25519,
-BLAKE2b and XChaCha20-Poly1305. Exits non-zero on the first disagreement.
+its own parser for the entry format, PyNaCl (a separate libsodium binding) for Ed25519 and
+XChaCha20-Poly1305, and Python's hashlib for BLAKE2b. Exits non-zero on the first disagreement.
 
     python3 Tools/crosscheck-vectors.py Schemas/vectors/entries.json
 """

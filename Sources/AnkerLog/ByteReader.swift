@@ -3,36 +3,36 @@ import AnkerCrypto
 /// Canonical little building blocks of the entry format: unsigned LEB128 integers that must
 /// be minimal, and fixed-size byte strings.
 package struct ByteReader {
-  let bytes: [UInt8]
-  private(set) var offset: Int
+  package let bytes: [UInt8]
+  package private(set) var offset: Int
 
-  init(_ bytes: [UInt8], offset: Int = 0) {
+  package init(_ bytes: [UInt8], offset: Int = 0) {
     self.bytes = bytes
     self.offset = offset
   }
 
-  var remaining: Int { bytes.count - offset }
-  var isAtEnd: Bool { offset == bytes.count }
+  package var remaining: Int { bytes.count - offset }
+  package var isAtEnd: Bool { offset == bytes.count }
 
-  mutating func byte(_ field: String) throws(LogError) -> UInt8 {
+  package mutating func byte(_ field: String) throws(LogError) -> UInt8 {
     guard offset < bytes.count else { throw LogError(.truncated, "entry ends inside \(field)") }
     defer { offset += 1 }
     return bytes[offset]
   }
 
-  mutating func take(_ count: Int, _ field: String) throws(LogError) -> ArraySlice<UInt8> {
+  package mutating func take(_ count: Int, _ field: String) throws(LogError) -> ArraySlice<UInt8> {
     guard count <= remaining else { throw LogError(.truncated, "entry ends inside \(field)") }
     defer { offset += count }
     return bytes[offset..<offset + count]
   }
 
-  mutating func digest(_ field: String) throws(LogError) -> Digest256 {
+  package mutating func digest(_ field: String) throws(LogError) -> Digest256 {
     let slice = try take(32, field)
     return slice.withUnsafeBytes { Digest256(unsafeBytes: $0) }
   }
 
   /// Unsigned LEB128, at most `Limits.maxInteger`, in its shortest form.
-  mutating func varint(_ field: String) throws(LogError) -> UInt64 {
+  package mutating func varint(_ field: String) throws(LogError) -> UInt64 {
     var value: UInt64 = 0
     var shift: UInt64 = 0
     for index in 0..<9 {
@@ -52,7 +52,7 @@ package struct ByteReader {
     throw LogError(.fieldTooLarge, "\(field) exceeds 2^53 - 1")
   }
 
-  mutating func expectEnd(_ what: String) throws(LogError) {
+  package mutating func expectEnd(_ what: String) throws(LogError) {
     guard isAtEnd else { throw LogError(.trailingBytes, "\(remaining) bytes follow the \(what)") }
   }
 }

@@ -21,16 +21,16 @@ extension Control {
       writer.digest(value.box.digest)
       writer.append(value.person.bytes)
       writer.byte(value.role.rawValue)
-      writer.varint(value.epoch)
+      writer.varint(Self.checked(value.epoch))
       Self.write(value.wraps, to: &writer)
     case .deviceRemoved(let value):
       writer.digest(value.device.digest)
       writer.varint(value.lastSequence)
       if let lastID = value.lastID { writer.digest(lastID) }
-      writer.varint(value.epoch)
+      writer.varint(Self.checked(value.epoch))
       Self.write(value.wraps, to: &writer)
     case .epochRotated(let value):
-      writer.varint(value.epoch)
+      writer.varint(Self.checked(value.epoch))
       Self.write(value.wraps, to: &writer)
     case .recoveryEnrolment(let value):
       writer.digest(value.device.digest)
@@ -45,13 +45,14 @@ extension Control {
     case .recoveryReplaced(let value):
       writer.digest(value.recoveryBox.digest)
       writer.digest(value.recoveryAuthority.digest)
-      writer.varint(value.epoch)
+      writer.varint(Self.checked(value.epoch))
       Self.write(value.wraps, to: &writer)
     }
     return writer.bytes
   }
 
   private static func write(_ wraps: [KeyWrap], to writer: inout ByteWriter) {
+    precondition(wraps.count <= Limits.maxWraps, "at most 512 key wraps in one control entry")
     let sorted = wraps.sorted { $0.recipient < $1.recipient }
     writer.varint(UInt64(sorted.count))
     for wrap in sorted {
@@ -146,6 +147,11 @@ extension Control {
           wraps: try Self.wraps(&reader)))
     }
     try reader.expectEnd("control body")
+  }
+
+  private static func checked(_ epoch: UInt64) -> UInt64 {
+    precondition(epoch <= UInt64(UInt32.max), "an epoch number fits in 32 bits")
+    return epoch
   }
 
   private static func epoch(_ reader: inout ByteReader) throws(LogError) -> UInt64 {

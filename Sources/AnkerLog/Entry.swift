@@ -25,6 +25,8 @@ public struct Entry: Hashable, Sendable {
     journal: JournalID, author: Signing.PrivateKey, sequence: UInt64, prev: EntryID?,
     parents: [EntryID], lamport: UInt64, body: [UInt8]
   ) {
+    precondition(body.count <= Limits.maxBodyLength, "a body is at most 65,536 bytes")
+    precondition(parents.count <= Limits.maxParents, "an entry has at most 64 parents")
     let header = EntryHeader(
       journal: journal, author: author.publicKey, sequence: sequence, prev: prev,
       parents: parents.sorted(), lamport: lamport, bodyHash: BLAKE2b.hash256(body),

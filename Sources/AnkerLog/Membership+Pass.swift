@@ -42,6 +42,8 @@ extension Membership {
     /// The latest control-body time among each entry and its ancestors: a floor under
     /// any time an entry claims.
     private var timeFloor: [EntryID: UInt64] = [:]
+    /// Enrolment → the end of its veto window, the same on every device.
+    private var vetoDeadline: [EntryID: UInt64] = [:]
 
     init(context: Context, state: State) {
       self.context = context
@@ -62,9 +64,15 @@ extension Membership {
 
     private mutating func visit(_ entry: Entry) {
       let control = entry.control
-      var floor = control?.time.milliseconds ?? 0
+      var floor: UInt64 = 0
       for parent in entry.parents { floor = max(floor, timeFloor[parent] ?? 0) }
       timeFloor[entry.id] = floor
+      defer {
+        // Only a valid control entry's time raises the floor its descendants inherit.
+        if statuses[entry.id] == .valid, let control {
+          timeFloor[entry.id] = max(floor, control.time.milliseconds)
+        }
+      }
 
       if entry.id == context.dag.genesisID {
         statuses[entry.id] = .valid
@@ -139,10 +147,13 @@ extension Membership {
       // The lock runs from the latest of: the time the enrolment claims, the latest time its
       // ancestors prove, and when this device first saw it. It cannot be backdated past what
       // the DAG shows, and a device never shortens it below its own observation.
-      let start = max(
-        enrolment.time.milliseconds, timeFloor[entry.id] ?? 0, context.firstSeen[entry.id] ?? 0)
-      let delay = max(context.genesis.recoveryDelaySeconds, minimumRecoveryDelaySeconds)
-      let until = start + delay * 1000
+      let delay = max(context.genesis.recoveryDelaySeconds, minimumRecoveryDelaySeconds) * 1000
+      // The veto window is the same on every device: it ends `delay` after the later of the
+      // claimed time and the time its ancestors prove. A device that saw the enrolment later
+      // waits longer before trusting it, but judges vetoes by the same deadline.
+      let provable = max(enrolment.time.milliseconds, timeFloor[entry.id] ?? 0)
+      let until = max(provable, context.firstSeen[entry.id] ?? 0) + delay
+      vetoDeadline[entry.id] = provable + delay
       enrolments[entry.id] = Enrolment(
         id: entry.id, authority: entry.author, device: enrolment.device, effectiveAt: until,
         vetoedBy: [])
@@ -176,11 +187,11 @@ extension Membership {
       case .deviceRemoved(let removed):
         return remove(removed, in: entry)
       case .recoveryVeto(let veto):
-        guard let enrolment = enrolments[veto.enrolment],
+        guard enrolments[veto.enrolment] != nil, let deadline = vetoDeadline[veto.enrolment],
           dag.isAncestor(veto.enrolment, of: entry.id)
         else { return .invalid(.invalidControl) }
         // A veto counts while the lock runs; afterwards an admin removes the device instead.
-        if veto.time.milliseconds < enrolment.effectiveAt {
+        if veto.time.milliseconds < deadline {
           vetoes[veto.enrolment, default: []].append(entry.id)
         }
         return .valid
