@@ -40,6 +40,7 @@ extension Control {
       writer.digest(value.enrolment)
     case .erasure(let value):
       let bodies = Set(value.bodies).sorted()
+      precondition(bodies.count <= Limits.maxErasures, "at most 2,000 bodies in one erasure")
       writer.varint(UInt64(bodies.count))
       for body in bodies { writer.digest(body) }
     case .recoveryReplaced(let value):

@@ -1,0 +1,179 @@
+import AnkerCrypto
+import AnkerLog
+
+/// Recovers every key the reader can reach and decrypts every body it can: epoch keys from
+/// control wraps, earlier epoch keys through epoch links, case keys from case-key records
+/// and earlier generations through their back-links. Keys can unlock entries earlier in
+/// causal order, so it repeats until nothing new opens.
+struct Decryptor {
+  enum Decoded {
+    /// The record and, for content under a case key, its case.
+    case record(Record, CaseID?)
+    case malformed
+  }
+
+  let order: [Entry]
+  let membership: Membership
+  let readers: [Box.PrivateKey]
+  var keys = KeyRing()
+  var records: [EntryID: Decoded] = [:]
+  var unreadable: Set<EntryID> = []
+  /// Entries whose bodies a valid erasure lists (whether or not the body is still here).
+  var erased: Set<EntryID> = []
+  var erasedIDs: Set<EntryID> { erased }
+  /// entry → (key ref, epoch key that opened the hint).
+  private var hints: [EntryID: (ref: Digest256, epochKey: AEAD.Key)] = [:]
+
+  init(order: [Entry], membership: Membership, readers: [Box.PrivateKey]) {
+    self.order = order
+    self.membership = membership
+    self.readers = readers
+  }
+
+  mutating func run() {
+    var erasedBodies: Set<Digest256> = []
+    for entry in order where membership.isValid(entry.id) {
+      if case .erasure(let erasure)? = entry.control { erasedBodies.formUnion(erasure.bodies) }
+    }
+    for entry in order where erasedBodies.contains(entry.header.bodyHash) {
+      if entry.bodyKind != .control && entry.header.bodyLength > 0 { erased.insert(entry.id) }
+    }
+    for entry in order where membership.isValid(entry.id) {
+      guard let control = entry.control else { continue }
+      openWraps(control, entry: entry)
+    }
+    var pending = order.filter {
+      membership.isValid($0.id) && !erased.contains($0.id) && $0.bodyKind == .sealed
+    }
+    while true {
+      var progress = false
+      pending = pending.filter { entry in
+        guard decrypt(entry) else { return true }
+        progress = true
+        return false
+      }
+      if !progress || pending.isEmpty { break }
+    }
+    unreadable = Set(pending.map(\.id))
+  }
+
+  private static func epoch(of control: Control) -> UInt32? {
+    switch control {
+    case .genesis: 1
+    case .deviceAdded(let value): UInt32(value.epoch)
+    case .deviceRemoved(let value): UInt32(value.epoch)
+    case .epochRotated(let value): UInt32(value.epoch)
+    case .recoveryReplaced(let value): UInt32(value.epoch)
+    case .recoveryEnrolment, .recoveryVeto, .erasure: nil
+    }
+  }
+
+  private mutating func openWraps(_ control: Control, entry: Entry) {
+    guard let epoch = Self.epoch(of: control) else { return }
+    for wrap in control.wraps {
+      guard let reader = readers.first(where: { $0.publicKey == wrap.recipient }),
+        let secret = try? Box.open(wrap.sealed, with: reader),
+        let key = try? AEAD.Key(secret)
+      else { continue }
+      keys.add(epoch: epoch, candidate: entry.id, key: key)
+    }
+  }
+
+  /// Tries to decrypt one sealed entry; true once it is settled (decoded or malformed).
+  private mutating func decrypt(_ entry: Entry) -> Bool {
+    guard let body = entry.body else { return false }
+    let position = entry.header.positionBytes
+    if hints[entry.id] == nil {
+      guard let epoch = SealedBody.epoch(of: body) else { return false }
+      for candidate in keys.epochs[epoch] ?? [] {
+        if let ref = try? SealedBody.openHint(body, position: position, epochKey: candidate.key) {
+          hints[entry.id] = (ref, candidate.key)
+          break
+        }
+      }
+    }
+    guard let (ref, epochKey) = hints[entry.id] else { return false }
+    let caseKey = ref == .zero ? nil : keys.caseKeys[ref]
+    guard ref == .zero || caseKey != nil else { return false }
+    guard
+      let plaintext = try? SealedBody.open(
+        body, position: position, keyRef: ref, contentKey: caseKey?.key ?? epochKey),
+      let record = try? Record(decoding: plaintext)
+    else {
+      records[entry.id] = .malformed
+      return true
+    }
+    records[entry.id] = .record(record, caseKey?.caseID)
+    if ref == .zero { learnKeys(from: record, entry: entry, epochKey: epochKey) }
+    return true
+  }
+
+  /// Epoch links and case-key records carry keys; take what this reader can open.
+  private mutating func learnKeys(from record: Record, entry: Entry, epochKey: AEAD.Key) {
+    switch record.kind {
+    case .epochLink:
+      guard let epoch = record[number: .epoch], let previous = record[number: .previousEpoch],
+        epoch <= UInt64(UInt32.max), previous <= UInt64(UInt32.max),
+        let candidate = record[digest: .candidate], let wrapped = record.fields[.wrapped],
+        wrapped.count == AEAD.nonceCount + AEAD.keyCount + AEAD.tagCount,
+        let secret = try? AEAD.openSecret(
+          Array(wrapped[24...]), key: epochKey, nonce: Array(wrapped[..<24]),
+          associatedData: WrapContext.epochLink(
+            epoch: UInt32(epoch), previous: UInt32(previous), candidate: candidate)),
+        let key = try? AEAD.Key(secret)
+      else { return }
+      keys.add(epoch: UInt32(previous), candidate: candidate, key: key)
+    case .caseKey:
+      guard let caseID = record[id: .caseID], let generation = record[number: .generation],
+        let key = caseKey(in: record, caseID: caseID, generation: generation, epochKey: epochKey)
+      else { return }
+      keys.add(KeyRing.CaseKey(caseID: caseID, generation: generation, wrapID: entry.id, key: key))
+      // Back-links: (previous record id ‖ nonce ‖ AEAD(new key, previous key)) each.
+      let links = record.fields[.previous] ?? []
+      let size = 32 + AEAD.nonceCount + AEAD.keyCount + AEAD.tagCount
+      guard links.count % size == 0 else { return }
+      for start in stride(from: 0, to: links.count, by: size) {
+        let link = Array(links[start..<start + size])
+        guard let previous = Digest256(link[0..<32]),
+          let secret = try? AEAD.openSecret(
+            Array(link[56...]), key: key, nonce: Array(link[32..<56]),
+            associatedData: WrapContext.previousCaseKey(caseID, previous: previous)),
+          let previousKey = try? AEAD.Key(secret)
+        else { continue }
+        keys.add(
+          KeyRing.CaseKey(
+            caseID: caseID, generation: generation > 0 ? generation - 1 : 0, wrapID: previous,
+            key: previousKey))
+      }
+    default:
+      break
+    }
+  }
+
+  /// An open case's key is wrapped under the epoch key; a restricted case's is sealed to each
+  /// listed device and the recovery key.
+  private func caseKey(
+    in record: Record, caseID: CaseID, generation: UInt64, epochKey: AEAD.Key
+  ) -> AEAD.Key? {
+    let context = WrapContext.caseKey(caseID, generation: generation)
+    if let wrapped = record.fields[.wrapped],
+      wrapped.count == AEAD.nonceCount + AEAD.keyCount + AEAD.tagCount,
+      let secret = try? AEAD.openSecret(
+        Array(wrapped[24...]), key: epochKey, nonce: Array(wrapped[..<24]),
+        associatedData: context)
+    {
+      return try? AEAD.Key(secret)
+    }
+    let sealed = record.fields[.sealed] ?? []
+    let size = 32 + KeyWrap.sealedCount
+    guard sealed.count % size == 0 else { return nil }
+    for start in stride(from: 0, to: sealed.count, by: size) {
+      guard let recipient = Box.PublicKey(sealed[start..<start + 32]),
+        let reader = readers.first(where: { $0.publicKey == recipient }),
+        let secret = try? Box.open(Array(sealed[start + 32..<start + size]), with: reader)
+      else { continue }
+      return try? AEAD.Key(secret)
+    }
+    return nil
+  }
+}

@@ -1,0 +1,141 @@
+import AnkerCrypto
+import AnkerLog
+
+extension JournalState {
+  /// Folds one decrypted record into the state. Called in causal order; every rule below
+  /// gives the same result for any causal order, because a record names what it replaces.
+  mutating func apply(_ record: Record, entry: Entry, caseID keyCase: CaseID?) {
+    let author = person(of: entry.author)
+    switch record.kind {
+    case .person:
+      guard let id = record[person: .person], let name = record[string: .name] else { return }
+      var person = people[id] ?? PersonState(id: id)
+      person.name.write(
+        RegisterValue(entry: entry.id, value: name, time: record.time, author: author),
+        replacing: record[digests: .replaces])
+      people[id] = person
+    case .clientCreated:
+      guard let id = record[id: .client], clients[id]?.created == nil else { return }
+      var client = clients[id] ?? ClientState(id: id)
+      client.alias = record[string: .alias] ?? ""
+      client.code = record[string: .code] ?? ""
+      client.ageBand = record[string: .ageBand]
+      client.languages = record[strings: .languages]
+      client.pronouns = record[string: .pronouns]
+      client.created = record.time
+      clients[id] = client
+    case .clientField:
+      guard let id = record[id: .client], let field = record[string: .field],
+        let value = record[string: .value]
+      else { return }
+      var client = clients[id] ?? ClientState(id: id)
+      client.fields[field, default: Register()].write(
+        RegisterValue(entry: entry.id, value: value, time: record.time, author: author),
+        replacing: record[digests: .replaces])
+      clients[id] = client
+    case .caseKey:
+      guard let caseID = record[id: .caseID], let generation = record[number: .generation]
+      else { return }
+      var state = cases[caseID] ?? CaseState(id: caseID)
+      state.entries.insert(entry.id)
+      if generation >= state.generation {
+        state.generation = generation
+        state.restrictedTo = record[people: .restrictedTo].sorted()
+      }
+      cases[caseID] = state
+    case .epochLink:
+      break
+    default:
+      guard let caseID = keyCase else { return }
+      var state = cases[caseID] ?? CaseState(id: caseID)
+      state.entries.insert(entry.id)
+      applyCase(record, entry: entry, author: author, to: &state)
+      cases[caseID] = state
+    }
+  }
+
+  private func applyCase(
+    _ record: Record, entry: Entry, author: PersonID?, to state: inout CaseState
+  ) {
+    switch record.kind {
+    case .caseCreated:
+      guard state.created == nil else { return }
+      state.type = record[number: .caseType].flatMap { CaseType(rawValue: UInt8(clamping: $0)) }
+      state.client = record[id: .client]
+      state.created = record.time
+      state.createdBy = author
+    case .caseField, .resolve:
+      guard let field = record[string: .field], let value = record[string: .value] else { return }
+      var replacing = record[digests: .replaces]
+      // A safety-critical conflict is never collapsed by an ordinary write: only a
+      // resolution that cites the conflicting values ends it.
+      if record.kind == .caseField && CaseField.safetyCritical.contains(field)
+        && replacing.count > 1
+      {
+        replacing = []
+      }
+      state.fields[field, default: Register()].write(
+        RegisterValue(entry: entry.id, value: value, time: record.time, author: author),
+        replacing: replacing)
+    case .setAdd:
+      guard let set = record[string: .set], let element = record[string: .element] else { return }
+      state.sets[set, default: ObservedRemoveSet()].add(element, tag: entry.id)
+    case .setRemove:
+      guard let set = record[string: .set], let element = record[string: .element] else { return }
+      state.sets[set, default: ObservedRemoveSet()].remove(
+        element, observed: record[digests: .replaces])
+    case .note:
+      guard
+        let kind = record[number: .noteKind].flatMap({ NoteKind(rawValue: UInt8(clamping: $0)) }),
+        let text = record[string: .text]
+      else { return }
+      var note = Note(
+        entry: entry.id, kind: kind,
+        eventTime: record[number: .eventTime] ?? record.time.milliseconds,
+        recorded: record.time, author: author, text: text)
+      note.late = state.isClosed
+      state.notes[entry.id] = note
+    case .amend:
+      guard let target = record[digest: .note], state.notes[target] != nil,
+        let text = record[string: .text]
+      else { return }
+      state.notes[target]!.amendments.append(
+        Amendment(entry: entry.id, text: text, time: record.time, author: author))
+    case .strike:
+      guard let target = record[digest: .note], state.notes[target] != nil,
+        let reason = record[string: .reason]
+      else { return }
+      state.notes[target]!.strikes.append(
+        Strike(entry: entry.id, reason: reason, time: record.time, author: author))
+    case .riskAssessment:
+      guard
+        let judgement = record[number: .judgement].flatMap({
+          Judgement(rawValue: UInt8(clamping: $0))
+        })
+      else { return }
+      state.risks[entry.id] = RiskAssessment(
+        entry: entry.id, instrument: record[string: .instrument] ?? "",
+        version: record[string: .instrumentVersion] ?? "", answers: record[strings: .answers],
+        score: record[number: .score], judgement: judgement,
+        assessor: record[person: .assessor] ?? author, nextReview: record[number: .nextReview],
+        time: record.time)
+    case .safetyPlan:
+      guard let text = record[string: .text] else { return }
+      state.safetyPlans[entry.id] = SafetyPlanVersion(
+        entry: entry.id, text: text, time: record.time, author: author)
+    case .consent:
+      guard
+        let form = record[number: .form].flatMap({ Consent.Form(rawValue: UInt8(clamping: $0)) })
+      else { return }
+      state.consents[entry.id] = Consent(
+        entry: entry.id, purpose: record[string: .purpose] ?? "",
+        recipient: record[string: .recipient] ?? "", form: form, expiry: record[number: .expiry],
+        time: record.time)
+    case .consentRevoked:
+      guard let target = record[digest: .consent], state.consents[target] != nil else { return }
+      state.consents[target]!.revokedBy.append(entry.id)
+    default:
+      break  // A kind this version does not know: kept in the log, ignored here.
+    }
+  }
+}

@@ -1,0 +1,113 @@
+import AnkerCrypto
+import AnkerLog
+
+/// Something in the log a person should know about. Faults never carry content.
+public enum Fault: Hashable, Sendable {
+  /// Two entries with one author and sequence: a cloned device. Both are kept.
+  case equivocation([EntryID])
+  /// A body is missing and no erasure lists it (DESIGN rule 4): fetch it, or the relay
+  /// withholds it.
+  case missingBody(EntryID)
+  /// A record this reader could decrypt but not parse.
+  case malformedRecord(EntryID)
+}
+
+public struct PersonState: Hashable, Sendable {
+  public let id: PersonID
+  public internal(set) var name = Register()
+  public internal(set) var devices: [Signing.PublicKey] = []
+  public internal(set) var isAdmin = false
+}
+
+public struct ClientState: Hashable, Sendable {
+  public let id: ClientID
+  public internal(set) var alias: String = ""
+  public internal(set) var code: String = ""
+  public internal(set) var ageBand: String?
+  public internal(set) var languages: [String] = []
+  public internal(set) var pronouns: String?
+  public internal(set) var fields: [String: Register] = [:]
+  public internal(set) var created: Timestamp?
+}
+
+/// The journal as one reader sees it: a pure function of the valid entries and the keys the
+/// reader holds. The same entries and keys give the same state and `digest` on every device,
+/// whatever the order they arrived in.
+public struct JournalState: Sendable {
+  public internal(set) var people: [PersonID: PersonState] = [:]
+  public internal(set) var clients: [ClientID: ClientState] = [:]
+  public internal(set) var cases: [CaseID: CaseState] = [:]
+  public internal(set) var faults: [Fault] = []
+  /// Entries this reader cannot decrypt (restricted cases, epochs before it joined without a
+  /// link, or after its removal).
+  public internal(set) var unreadable: Set<EntryID> = []
+  /// Entries whose bodies an erasure removed.
+  public internal(set) var erased: Set<EntryID> = []
+  /// Each placed entry's index in causal order (for timelines); not part of the digest.
+  public internal(set) var position: [EntryID: Int] = [:]
+  /// The keys recovered; not part of the digest.
+  public internal(set) var keys = KeyRing()
+  public let membership: Membership
+  /// BLAKE2b-256 over the ids of every placed entry in causal order: equal on every device
+  /// with the same entries, whatever its keys.
+  public let logDigest: Digest256
+
+  /// The person behind a device key.
+  public func person(of device: Signing.PublicKey) -> PersonID? {
+    membership.devices[device]?.person
+  }
+
+  /// Builds the state from `dag` for a reader holding `readers` (its device's X25519 key;
+  /// during a restore, the recovery key's). `now` (ms) decides time locks.
+  public init(
+    dag: DAG, readers: [Box.PrivateKey], now: UInt64, firstSeen: [EntryID: UInt64] = [:]
+  ) {
+    membership = Membership(dag: dag, now: now, firstSeen: firstSeen)
+    let order = dag.causalOrder
+    for (index, entry) in order.enumerated() { position[entry.id] = index }
+    var hasher = BLAKE2b.Hasher()
+    for entry in order { hasher.update(entry.id.bytes) }
+    logDigest = hasher.finalize().withUnsafeBytes { Digest256(unsafeBytes: $0) }
+    var reader = Decryptor(order: order, membership: membership, readers: readers)
+    reader.run()
+    keys = reader.keys
+    erased = reader.erased
+    unreadable = reader.unreadable
+    for group in dag.equivocations { faults.append(.equivocation(group.map(\.id))) }
+    for id in membership.missingBodies where !reader.erasedIDs.contains(id) {
+      faults.append(.missingBody(id))
+    }
+    for entry in order {
+      guard membership.isValid(entry.id) else { continue }
+      if let control = entry.control { applyControl(control, entry) }
+      guard let decoded = reader.records[entry.id] else { continue }
+      switch decoded {
+      case .record(let record, let caseID):
+        apply(record, entry: entry, caseID: caseID)
+      case .malformed:
+        faults.append(.malformedRecord(entry.id))
+      }
+    }
+    for (caseID, key) in keys.caseKeys.values.map({ ($0.caseID, $0) }) {
+      cases[caseID, default: CaseState(id: caseID)].readable = true
+      if key.generation >= (cases[caseID]?.generation ?? 0) {
+        cases[caseID]?.generation = key.generation
+      }
+    }
+  }
+
+  private mutating func applyControl(_ control: Control, _ entry: Entry) {
+    switch control {
+    case .genesis, .deviceAdded, .recoveryEnrolment:
+      guard let device = membership.devices.values.first(where: { $0.admittedBy == entry.id })
+      else { return }
+      var person = people[device.person] ?? PersonState(id: device.person)
+      person.devices.append(device.key)
+      person.devices.sort()
+      person.isAdmin = person.isAdmin || device.role == .admin
+      people[device.person] = person
+    default:
+      break
+    }
+  }
+}

@@ -1,0 +1,113 @@
+import AnkerCrypto
+import AnkerLog
+
+/// People, devices, clients, and the key rotation a removal brings (DESIGN rule 1).
+extension JournalWriter {
+  /// Names a person (a staff member); the name is sealed under the epoch key.
+  public mutating func namePerson(
+    _ person: PersonID, name: String, state: JournalState, dag: inout DAG, now: UInt64,
+    using random: inout some RandomSource
+  ) throws(ModelError) -> Entry {
+    var record = record(.person, now: now)
+    record[person: .person] = person
+    record[string: .name] = name
+    record[digests: .replaces] = state.people[person]?.name.values.keys.sorted() ?? []
+    return try seal(record, caseKey: nil, state: state, dag: &dag, using: &random)
+  }
+
+  /// Admits a device (its signing and box keys) for `person` in `role`, carrying the current
+  /// epoch key sealed to it.
+  public mutating func addDevice(
+    _ key: Signing.PublicKey, box: Box.PublicKey, person: PersonID, role: Role,
+    state: JournalState, dag: inout DAG, now: UInt64
+  ) throws(ModelError) -> Entry {
+    guard state.membership.devices[device.publicKey]?.role == .admin else {
+      throw ModelError(.notAdmin, "only an admin device can add devices")
+    }
+    guard let epoch = state.keys.currentEpoch else {
+      throw ModelError(.notMember, "this device holds no epoch key")
+    }
+    let added = Control.DeviceAdded(
+      time: clock.tick(wallClock: now), device: key, box: box, person: person, role: role,
+      epoch: UInt64(epoch.epoch),
+      wraps: [KeyWrap(recipient: box, sealed: Box.seal(epoch.key.secret, to: box))])
+    return try control(.deviceAdded(added), dag: &dag)
+  }
+
+  /// Removes a device and rotates: a new epoch sealed to every remaining device and the
+  /// recovery key, an epoch link so continuing members and later joiners read history, and a
+  /// new generation of every case key the removed device could read, each linking back.
+  public mutating func removeDevice(
+    _ target: Signing.PublicKey, state: JournalState, dag: inout DAG, now: UInt64,
+    using random: inout some RandomSource
+  ) throws(ModelError) -> [Entry] {
+    let membership = state.membership
+    guard membership.devices[device.publicKey]?.role == .admin else {
+      throw ModelError(.notAdmin, "only an admin device can remove devices")
+    }
+    guard let removed = membership.devices[target], target != device.publicKey else {
+      throw ModelError(.invalidValue, "no such device, or it is this one")
+    }
+    guard let old = state.keys.currentEpoch else {
+      throw ModelError(.notMember, "this device holds no epoch key")
+    }
+    // The removed device's newest entry this device has seen.
+    let last = dag.causalOrder.last { $0.author == target }
+    let newKey = AEAD.Key(using: &random)
+    let remaining = membership.activeDevices.filter { $0.key != target }.map(\.box)
+    let recipients = Set(remaining + [membership.recoveryBox]).sorted()
+    let removal = Control.DeviceRemoved(
+      time: clock.tick(wallClock: now), device: target, lastSequence: last?.sequence ?? 0,
+      lastID: last?.id, epoch: UInt64(old.epoch) + 1,
+      wraps: recipients.map { KeyWrap(recipient: $0, sealed: Box.seal(newKey.secret, to: $0)) })
+    var entries = [try control(.deviceRemoved(removal), dag: &dag)]
+    var keys = state.keys
+    keys.add(epoch: old.epoch + 1, candidate: entries[0].id, key: newKey)
+    var rotated = state
+    rotated.keys = keys
+    // Link every candidate of the old epoch under the new key.
+    for candidate in state.keys.epochs[old.epoch] ?? [] {
+      var link = record(.epochLink, now: now)
+      link[number: .epoch] = UInt64(old.epoch + 1)
+      link[number: .previousEpoch] = UInt64(old.epoch)
+      link[digest: .candidate] = candidate.candidate
+      let nonce = random.bytes(AEAD.nonceCount)
+      link.fields[.wrapped] =
+        nonce
+        + AEAD.seal(
+          secret: candidate.key.secret, key: newKey, nonce: nonce,
+          associatedData: WrapContext.epochLink(
+            epoch: old.epoch + 1, previous: old.epoch, candidate: candidate.candidate))
+      entries.append(try seal(link, caseKey: nil, state: rotated, dag: &dag, using: &random))
+    }
+    // A new generation of every case the removed person could read.
+    for caseState in state.cases.values.sorted(by: { $0.id < $1.id }) {
+      let restricted = caseState.restrictedTo
+      guard restricted.isEmpty || restricted.contains(removed.person) else { continue }
+      let previous = state.keys.caseKeys.values.filter { $0.caseID == caseState.id }
+      let record = try caseKeyRecord(
+        caseState.id, generation: caseState.generation + 1, key: AEAD.Key(using: &random),
+        restrictedTo: restricted, previous: Array(previous), state: rotated, now: now,
+        excluding: target, using: &random)
+      entries.append(try seal(record, caseKey: nil, state: rotated, dag: &dag, using: &random))
+    }
+    return entries
+  }
+
+  /// A client: pseudonymous alias and code, optional age band, languages and pronouns.
+  public mutating func createClient(
+    alias: String, code: String, ageBand: String? = nil, languages: [String] = [],
+    pronouns: String? = nil, state: JournalState, dag: inout DAG, now: UInt64,
+    using random: inout some RandomSource
+  ) throws(ModelError) -> (id: ClientID, entry: Entry) {
+    let id = ClientID(using: &random)
+    var record = record(.clientCreated, now: now)
+    record[id: .client] = id
+    record[string: .alias] = alias
+    record[string: .code] = code
+    record[string: .ageBand] = ageBand
+    record[strings: .languages] = languages
+    record[string: .pronouns] = pronouns
+    return (id, try seal(record, caseKey: nil, state: state, dag: &dag, using: &random))
+  }
+}
