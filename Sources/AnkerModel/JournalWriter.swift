@@ -47,6 +47,7 @@ public struct JournalWriter: Sendable {
     _ record: Record, caseKey: KeyRing.CaseKey?, state: JournalState, dag: inout DAG,
     using random: inout some RandomSource
   ) throws(ModelError) -> Entry {
+    try ensureMember(state)
     guard let epoch = state.keys.currentEpoch else {
       throw ModelError(.notMember, "this device holds no epoch key: it may have been removed")
     }
@@ -62,6 +63,14 @@ public struct JournalWriter: Sendable {
     let entry = draft.sign(body: body, with: device)
     try place(entry, in: &dag)
     return entry
+  }
+
+  /// Refuses to write for a device the log says was removed or never admitted: every other
+  /// device would reject what it writes.
+  func ensureMember(_ state: JournalState) throws(ModelError) {
+    guard let me = state.membership.devices[device.publicKey], !me.isRemoved else {
+      throw ModelError(.notMember, "this device is not (or no longer) a member of the journal")
+    }
   }
 
   mutating func control(_ control: Control, dag: inout DAG) throws(ModelError) -> Entry {

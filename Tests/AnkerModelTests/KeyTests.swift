@@ -1,0 +1,134 @@
+import AnkerCrypto
+import AnkerLog
+import Testing
+
+@testable import AnkerModel
+
+@Suite struct KeyTests {
+  @Test func aRemovedDeviceReadsNothingWrittenAfterItsRemoval() throws {
+    var (admin, _, random) = Replica.founder(seed: 10)
+    var leaver = try Replica.join(&admin, role: .worker, random: &random)
+    let (caseID, _) = try admin.writer.createCase(
+      type: .outreach, state: admin.state, dag: &admin.dag, now: admin.tick(), using: &random)
+    let before = try admin.writer.addNote(
+      .supportTalk, text: "before", eventTime: admin.now, in: caseID, state: admin.state,
+      dag: &admin.dag, now: admin.tick(), using: &random)
+    leaver.pull(from: admin)
+    #expect(leaver.state.cases[caseID]?.notes[before.id]?.text == "before")
+    let rotation = try admin.writer.removeDevice(
+      leaver.key.publicKey, state: admin.state, dag: &admin.dag, now: admin.tick(), using: &random)
+    #expect(rotation.count >= 3)  // removal, epoch link, the case's new generation
+    let after = try admin.writer.addNote(
+      .supportTalk, text: "after", eventTime: admin.now, in: caseID, state: admin.state,
+      dag: &admin.dag, now: admin.tick(), using: &random)
+    #expect(admin.state.cases[caseID]?.generation == 2)
+    // The old laptop syncs everything, but opens nothing new.
+    leaver.pull(from: admin)
+    let leaverState = leaver.state
+    #expect(leaverState.cases[caseID]?.notes[before.id] != nil)
+    #expect(leaverState.cases[caseID]?.notes[after.id] == nil)
+    #expect(leaverState.unreadable.contains(after.id))
+    #expect(leaverState.membership.devices[leaver.key.publicKey]?.isRemoved == true)
+    // Its own later writes are refused everywhere.
+    #expect(throws: ModelError.self) {
+      _ = try leaver.writer.addNote(
+        .other, text: "still here", eventTime: leaver.now, in: caseID, state: leaverState,
+        dag: &leaver.dag, now: leaver.tick(), using: &random)
+    }
+  }
+
+  @Test func aLaterJoinerReadsHistoryThroughTheLinks() throws {
+    var (admin, _, random) = Replica.founder(seed: 11)
+    let leaver = try Replica.join(&admin, role: .worker, random: &random)
+    let (caseID, _) = try admin.writer.createCase(
+      type: .outreach, state: admin.state, dag: &admin.dag, now: admin.tick(), using: &random)
+    let old = try admin.writer.addNote(
+      .supportTalk, text: "old", eventTime: admin.now, in: caseID, state: admin.state,
+      dag: &admin.dag, now: admin.tick(), using: &random)
+    _ = try admin.writer.removeDevice(
+      leaver.key.publicKey, state: admin.state, dag: &admin.dag, now: admin.tick(), using: &random)
+    let newcomer = try Replica.join(&admin, role: .worker, random: &random)
+    let state = newcomer.state
+    #expect(state.cases[caseID]?.notes[old.id]?.text == "old")
+    #expect(state.unreadable.isEmpty)
+    #expect(state.digest == admin.state.digest)
+  }
+
+  @Test func restrictedCasesAreReadOnlyByTheListedPeopleAndTheRecoveryKey() throws {
+    var (admin, recovery, random) = Replica.founder(seed: 12)
+    var listed = try Replica.join(&admin, role: .worker, random: &random)
+    var other = try Replica.join(&admin, role: .worker, random: &random)
+    let (caseID, _) = try listed.writer.createCase(
+      type: .crisisPlace, restrictedTo: [listed.person], state: listed.state, dag: &listed.dag,
+      now: listed.tick(), using: &random)
+    let secret = try listed.writer.addNote(
+      .stayEvent, text: "need to know", eventTime: listed.now, in: caseID, state: listed.state,
+      dag: &listed.dag, now: listed.tick(), using: &random)
+    other.pull(from: listed)
+    admin.pull(from: listed)
+    #expect(listed.state.cases[caseID]?.notes[secret.id]?.text == "need to know")
+    for outsider in [other, admin] {
+      let state = outsider.state
+      #expect(state.cases[caseID]?.readable == false)
+      #expect(state.cases[caseID]?.restrictedTo == [listed.person])
+      #expect(state.cases[caseID]?.notes.isEmpty == true)
+      #expect(state.unreadable.contains(secret.id))
+    }
+    let restored = JournalState(dag: admin.dag, readers: [recovery.boxKey], now: admin.now)
+    #expect(restored.cases[caseID]?.notes[secret.id]?.text == "need to know")
+  }
+
+  @Test func restrictingAnOpenCaseStartsAGenerationOthersCannotRead() throws {
+    var (admin, _, random) = Replica.founder(seed: 13)
+    var worker = try Replica.join(&admin, role: .worker, random: &random)
+    let (caseID, _) = try admin.writer.createCase(
+      type: .temporaryHousing, state: admin.state, dag: &admin.dag, now: admin.tick(),
+      using: &random)
+    let open = try admin.writer.addNote(
+      .stayEvent, text: "open", eventTime: admin.now, in: caseID, state: admin.state,
+      dag: &admin.dag, now: admin.tick(), using: &random)
+    _ = try admin.writer.restrict(
+      caseID, to: [admin.person], state: admin.state, dag: &admin.dag, now: admin.tick(),
+      using: &random)
+    let closed = try admin.writer.addNote(
+      .stayEvent, text: "restricted", eventTime: admin.now, in: caseID, state: admin.state,
+      dag: &admin.dag, now: admin.tick(), using: &random)
+    worker.pull(from: admin)
+    let state = worker.state
+    #expect(state.cases[caseID]?.notes[open.id]?.text == "open")
+    #expect(state.cases[caseID]?.notes[closed.id] == nil)
+    #expect(admin.state.cases[caseID]?.notes[closed.id]?.text == "restricted")
+  }
+
+  @Test func aShreddedCaseIsGoneForEveryoneIncludingTheRecoveryKey() throws {
+    var (admin, recovery, random) = Replica.founder(seed: 14)
+    var worker = try Replica.join(&admin, role: .worker, random: &random)
+    let (doomed, _) = try admin.writer.createCase(
+      type: .outreach, state: admin.state, dag: &admin.dag, now: admin.tick(), using: &random)
+    let (kept, _) = try admin.writer.createCase(
+      type: .outreach, state: admin.state, dag: &admin.dag, now: admin.tick(), using: &random)
+    let gone = try admin.writer.addNote(
+      .supportTalk, text: "to be erased", eventTime: admin.now, in: doomed, state: admin.state,
+      dag: &admin.dag, now: admin.tick(), using: &random)
+    let stays = try admin.writer.addNote(
+      .supportTalk, text: "stays", eventTime: admin.now, in: kept, state: admin.state,
+      dag: &admin.dag, now: admin.tick(), using: &random)
+    worker.pull(from: admin)
+    #expect(worker.state.cases[doomed]?.notes[gone.id] != nil)
+    let erasures = try admin.writer.shred(doomed, state: admin.state, dag: &admin.dag, now: admin.tick())
+    #expect(erasures.count == 1)
+    worker.pull(from: admin)
+    let recovered = JournalState(dag: admin.dag, readers: [recovery.boxKey], now: admin.now)
+    for state in [admin.state, worker.state, recovered] {
+      #expect(state.cases[doomed] == nil)
+      #expect(state.keys.caseKeys.values.allSatisfy { $0.caseID != doomed })
+      #expect(state.erased.contains(gone.id))
+      #expect(state.cases[kept]?.notes[stays.id]?.text == "stays")
+      #expect(!state.faults.contains(.missingBody(gone.id)))
+    }
+    // The log itself still verifies and the erased entries keep their place.
+    #expect(admin.dag.contains(gone.id))
+    #expect(ChainVerification.verify(admin.dag.causalOrder.map { $0.detachingBody() }).isComplete)
+    #expect(admin.state.digest == worker.state.digest)
+  }
+}
