@@ -115,7 +115,8 @@ import Testing
       dag: &admin.dag, now: admin.tick(), using: &random)
     worker.pull(from: admin)
     #expect(worker.state.cases[doomed]?.notes[gone.id] != nil)
-    let erasures = try admin.writer.shred(doomed, state: admin.state, dag: &admin.dag, now: admin.tick())
+    let erasures = try admin.writer.shred(
+      doomed, state: admin.state, dag: &admin.dag, now: admin.tick())
     #expect(erasures.count == 1)
     worker.pull(from: admin)
     let recovered = JournalState(dag: admin.dag, readers: [recovery.boxKey], now: admin.now)
