@@ -26,7 +26,8 @@ let package = Package(
     .executableTarget(
       name: "anker-vectors", dependencies: ["AnkerVectorKit"], path: "Tools/VectorGen"),
     .executableTarget(
-      name: "anker-bench", dependencies: ["AnkerLog", "AnkerCrypto"], path: "Tools/Benchmarks"),
+      name: "anker-bench", dependencies: ["AnkerModel", "AnkerLog", "AnkerCrypto"],
+      path: "Tools/Benchmarks"),
 
     .testTarget(name: "AnkerCryptoTests", dependencies: ["AnkerCrypto"]),
     .testTarget(name: "AnkerModelTests", dependencies: ["AnkerModel", "AnkerLog", "AnkerCrypto"]),

@@ -9,7 +9,7 @@ extension JournalState {
     switch record.kind {
     case .person:
       guard let id = record[person: .person], let name = record[string: .name] else { return }
-      var person = people[id] ?? PersonState(id: id)
+      var person = people.removeValue(forKey: id) ?? PersonState(id: id)
       person.name.write(
         RegisterValue(entry: entry.id, value: name, time: record.time, author: author),
         replacing: record[digests: .replaces])
@@ -28,7 +28,7 @@ extension JournalState {
       guard let id = record[id: .client], let field = record[string: .field],
         let value = record[string: .value]
       else { return }
-      var client = clients[id] ?? ClientState(id: id)
+      var client = clients.removeValue(forKey: id) ?? ClientState(id: id)
       client.fields[field, default: Register()].write(
         RegisterValue(entry: entry.id, value: value, time: record.time, author: author),
         replacing: record[digests: .replaces])
@@ -36,7 +36,8 @@ extension JournalState {
     case .caseKey:
       guard let caseID = record[id: .caseID], let generation = record[number: .generation]
       else { return }
-      var state = cases[caseID] ?? CaseState(id: caseID)
+      // Moved out and back so the case's collections are mutated in place, not copied.
+      var state = cases.removeValue(forKey: caseID) ?? CaseState(id: caseID)
       state.entries.insert(entry.id)
       if generation >= state.generation {
         state.generation = generation
@@ -47,7 +48,7 @@ extension JournalState {
       break
     default:
       guard let caseID = keyCase else { return }
-      var state = cases[caseID] ?? CaseState(id: caseID)
+      var state = cases.removeValue(forKey: caseID) ?? CaseState(id: caseID)
       state.entries.insert(entry.id)
       applyCase(record, entry: entry, author: author, to: &state)
       cases[caseID] = state

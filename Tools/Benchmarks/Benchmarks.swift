@@ -17,8 +17,11 @@ struct Benchmarks {
     case "log", nil:
       let count = arguments.dropFirst().first.flatMap(Int.init) ?? 100_000
       LogBenchmark(entries: count, authors: 20).run()
+    case "model":
+      let count = arguments.dropFirst().first.flatMap(Int.init) ?? 100_000
+      ModelBenchmark(entries: count, devices: 20, cases: 200).run()
     default:
-      print("usage: anker-bench log [ENTRIES]")
+      print("usage: anker-bench log|model [ENTRIES]")
       exit(2)
     }
   }
