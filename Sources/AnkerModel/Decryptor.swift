@@ -7,8 +7,8 @@ import AnkerLog
 /// causal order, so it repeats until nothing new opens.
 struct Decryptor {
   enum Decoded {
-    /// The record and, for content under a case key, its case.
-    case record(Record, CaseID?)
+    /// The record and, for content under a case or vault key, that key.
+    case record(Record, KeyRing.CaseKey?)
     case malformed
   }
 
@@ -103,7 +103,7 @@ struct Decryptor {
       records[entry.id] = .malformed
       return true
     }
-    records[entry.id] = .record(record, caseKey?.caseID)
+    records[entry.id] = .record(record, caseKey)
     if ref == .zero { learnKeys(from: record, entry: entry, epochKey: epochKey) }
     return true
   }
@@ -127,7 +127,10 @@ struct Decryptor {
       guard let caseID = record[id: .caseID], let generation = record[number: .generation],
         let key = caseKey(in: record, caseID: caseID, generation: generation, epochKey: epochKey)
       else { return }
-      keys.add(KeyRing.CaseKey(caseID: caseID, generation: generation, wrapID: entry.id, key: key))
+      let vault = record.fields[.vault] != nil
+      keys.add(
+        KeyRing.CaseKey(
+          caseID: caseID, generation: generation, wrapID: entry.id, key: key, isVault: vault))
       // Back-links: (previous record id ‖ nonce ‖ AEAD(new key, previous key)) each.
       let links = record.fields[.previous] ?? []
       let size = 32 + AEAD.nonceCount + AEAD.keyCount + AEAD.tagCount
@@ -143,7 +146,7 @@ struct Decryptor {
         keys.add(
           KeyRing.CaseKey(
             caseID: caseID, generation: generation > 0 ? generation - 1 : 0, wrapID: previous,
-            key: previousKey))
+            key: previousKey, isVault: vault))
       }
     default:
       break

@@ -4,7 +4,8 @@ import AnkerLog
 extension JournalState {
   /// Folds one decrypted record into the state. Called in causal order; every rule below
   /// gives the same result for any causal order, because a record names what it replaces.
-  mutating func apply(_ record: Record, entry: Entry, caseID keyCase: CaseID?) {
+  mutating func apply(_ record: Record, entry: Entry, key: KeyRing.CaseKey?) {
+    let keyCase = key?.caseID
     let author = person(of: entry.author)
     switch record.kind {
     case .person:
@@ -33,6 +34,26 @@ extension JournalState {
         RegisterValue(entry: entry.id, value: value, time: record.time, author: author),
         replacing: record[digests: .replaces])
       clients[id] = client
+    case .caseKey where record.fields[.vault] != nil:
+      guard let clientID = record[id: .caseID], let generation = record[number: .generation]
+      else { return }
+      var client = clients.removeValue(forKey: clientID) ?? ClientState(id: clientID)
+      client.vaultEntries.insert(entry.id)
+      if generation >= client.vaultGeneration {
+        client.vaultGeneration = generation
+        client.vaultRestrictedTo = record[people: .restrictedTo].sorted()
+      }
+      clients[clientID] = client
+    case .identityField:
+      guard let clientID = keyCase, key?.isVault == true, let field = record[string: .field],
+        let value = record[string: .value]
+      else { return }
+      var client = clients.removeValue(forKey: clientID) ?? ClientState(id: clientID)
+      client.vaultEntries.insert(entry.id)
+      client.identity[field, default: Register()].write(
+        RegisterValue(entry: entry.id, value: value, time: record.time, author: author),
+        replacing: record[digests: .replaces])
+      clients[clientID] = client
     case .caseKey:
       guard let caseID = record[id: .caseID], let generation = record[number: .generation]
       else { return }
@@ -47,7 +68,7 @@ extension JournalState {
     case .epochLink:
       break
     default:
-      guard let caseID = keyCase else { return }
+      guard let caseID = keyCase, key?.isVault == false else { return }
       var state = cases.removeValue(forKey: caseID) ?? CaseState(id: caseID)
       state.entries.insert(entry.id)
       applyCase(record, entry: entry, author: author, to: &state)

@@ -23,6 +23,11 @@ extension JournalState {
       out.list(client.languages) { $0.text($1) }
       out.optionalText(client.pronouns)
       out.registers(client.fields)
+      out.registers(client.identity)
+      out.flag(client.vaultReadable)
+      out.number(client.vaultGeneration)
+      out.list(client.vaultRestrictedTo) { $0.bytes($1.bytes) }
+      out.list(client.vaultEntries.sorted()) { $0.digest($1) }
     }
     out.list(cases.keys.sorted()) { out, id in out.caseState(cases[id]!) }
     out.list(faults.map(String.init(describing:)).sorted()) { $0.text($1) }

@@ -28,6 +28,13 @@ public struct ClientState: Hashable, Sendable {
   public internal(set) var pronouns: String?
   public internal(set) var fields: [String: Register] = [:]
   public internal(set) var created: Timestamp?
+  /// The identity vault (legal name, ID number, address…): under its own key, never required.
+  public internal(set) var identity: [String: Register] = [:]
+  public internal(set) var vaultReadable = false
+  public internal(set) var vaultGeneration: UInt64 = 0
+  public internal(set) var vaultRestrictedTo: [PersonID] = []
+  /// The vault's entries (key records and fields).
+  public internal(set) var vaultEntries: Set<EntryID> = []
 }
 
 /// The journal as one reader sees it: a pure function of the valid entries and the keys the
@@ -82,16 +89,17 @@ public struct JournalState: Sendable {
       if let control = entry.control { applyControl(control, entry) }
       guard let decoded = reader.records[entry.id] else { continue }
       switch decoded {
-      case .record(let record, let caseID):
-        apply(record, entry: entry, caseID: caseID)
+      case .record(let record, let key):
+        apply(record, entry: entry, key: key)
       case .malformed:
         faults.append(.malformedRecord(entry.id))
       }
     }
-    for (caseID, key) in keys.caseKeys.values.map({ ($0.caseID, $0) }) {
-      cases[caseID, default: CaseState(id: caseID)].readable = true
-      if key.generation >= (cases[caseID]?.generation ?? 0) {
-        cases[caseID]?.generation = key.generation
+    for key in keys.caseKeys.values {
+      if key.isVault {
+        clients[key.caseID, default: ClientState(id: key.caseID)].vaultReadable = true
+      } else {
+        cases[key.caseID, default: CaseState(id: key.caseID)].readable = true
       }
     }
   }

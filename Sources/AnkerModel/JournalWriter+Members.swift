@@ -91,6 +91,18 @@ extension JournalWriter {
         excluding: target, using: &random)
       entries.append(try seal(record, caseKey: nil, state: rotated, dag: &dag, using: &random))
     }
+    // And of every identity vault it could open.
+    for client in state.clients.values.sorted(by: { $0.id < $1.id })
+    where client.vaultGeneration > 0 {
+      let restricted = client.vaultRestrictedTo
+      guard restricted.isEmpty || restricted.contains(removed.person) else { continue }
+      let previous = state.keys.caseKeys.values.filter { $0.caseID == client.id }
+      let record = try caseKeyRecord(
+        client.id, generation: client.vaultGeneration + 1, key: AEAD.Key(using: &random),
+        restrictedTo: restricted, previous: Array(previous), state: rotated, now: now,
+        excluding: target, vault: true, using: &random)
+      entries.append(try seal(record, caseKey: nil, state: rotated, dag: &dag, using: &random))
+    }
     return entries
   }
 
@@ -109,5 +121,40 @@ extension JournalWriter {
     record[strings: .languages] = languages
     record[string: .pronouns] = pronouns
     return (id, try seal(record, caseKey: nil, state: state, dag: &dag, using: &random))
+  }
+}
+
+extension JournalWriter {
+  /// Sets a field of a client's identity vault (legal name, ID number, address). The first
+  /// write makes the vault's own key, open to members or sealed to `restrictedTo` people and
+  /// the recovery key.
+  public mutating func setIdentity(
+    _ field: String, to value: String, of client: ClientID, restrictedTo: [PersonID] = [],
+    state: JournalState, dag: inout DAG, now: UInt64, using random: inout some RandomSource
+  ) throws(ModelError) -> [Entry] {
+    guard state.clients[client]?.created != nil else {
+      throw ModelError(.unknownCase, "no such client")
+    }
+    var entries = [Entry]()
+    var vaultKey = state.keys.currentKey(of: client)
+    if vaultKey == nil {
+      guard state.clients[client]?.vaultGeneration == 0 else {
+        throw ModelError(.noAccess, "this device cannot open the client's identity vault")
+      }
+      let key = AEAD.Key(using: &random)
+      let record = try caseKeyRecord(
+        client, generation: 1, key: key, restrictedTo: restrictedTo, previous: [],
+        state: state, now: now, vault: true, using: &random)
+      let wrap = try seal(record, caseKey: nil, state: state, dag: &dag, using: &random)
+      entries.append(wrap)
+      vaultKey = KeyRing.CaseKey(
+        caseID: client, generation: 1, wrapID: wrap.id, key: key, isVault: true)
+    }
+    var record = record(.identityField, now: now)
+    record[string: .field] = field
+    record[string: .value] = value
+    record[digests: .replaces] = state.clients[client]?.identity[field]?.values.keys.sorted() ?? []
+    entries.append(try seal(record, caseKey: vaultKey, state: state, dag: &dag, using: &random))
+    return entries
   }
 }

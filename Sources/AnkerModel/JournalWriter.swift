@@ -100,7 +100,8 @@ public struct JournalWriter: Sendable {
   mutating func caseKeyRecord(
     _ caseID: CaseID, generation: UInt64, key: AEAD.Key, restrictedTo: [PersonID],
     previous: [KeyRing.CaseKey], state: JournalState, now: UInt64,
-    excluding removed: Signing.PublicKey? = nil, using random: inout some RandomSource
+    excluding removed: Signing.PublicKey? = nil, vault: Bool = false,
+    using random: inout some RandomSource
   ) throws(ModelError) -> Record {
     guard let epoch = state.keys.currentEpoch else {
       throw ModelError(.notMember, "this device holds no epoch key")
@@ -109,6 +110,7 @@ public struct JournalWriter: Sendable {
     record[id: .caseID] = caseID
     record[number: .generation] = generation
     record[people: .restrictedTo] = restrictedTo.sorted()
+    if vault { record.fields[.vault] = [1] }
     if restrictedTo.isEmpty {
       let nonce = random.bytes(AEAD.nonceCount)
       record.fields[.wrapped] =

@@ -18,6 +18,8 @@ public struct KeyRing: Sendable {
     /// The case-key record that introduced it.
     public let wrapID: EntryID
     public let key: AEAD.Key
+    /// A client's identity vault key rather than a case key (`caseID` is the client id).
+    public var isVault = false
     public var keyRef: Digest256 { KeyRing.keyRef(wrapID) }
   }
 

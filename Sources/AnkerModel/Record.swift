@@ -92,6 +92,8 @@ public struct RecordKind: Hashable, Sendable, Comparable {
   public static let person = RecordKind(rawValue: 3)
   public static let clientCreated = RecordKind(rawValue: 10)
   public static let clientField = RecordKind(rawValue: 11)
+  /// A field of a client's identity vault, under the vault's own key.
+  public static let identityField = RecordKind(rawValue: 12)
   // Cases (under the case key).
   public static let caseCreated = RecordKind(rawValue: 20)
   public static let caseField = RecordKind(rawValue: 21)
@@ -154,4 +156,6 @@ public struct Tag: Hashable, Sendable, Comparable {
   public static let form = Tag(rawValue: 39)
   public static let expiry = Tag(rawValue: 40)
   public static let consent = Tag(rawValue: 41)
+  /// Marks a key record as a client's identity vault key (its case id is the client id).
+  public static let vault = Tag(rawValue: 42)
 }

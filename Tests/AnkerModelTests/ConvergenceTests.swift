@@ -32,7 +32,7 @@ import Testing
       removed += state.membership.devices.values.filter(\.isRemoved).count
     }
     // The runs did exercise every kind of write, removals and conflicts among them.
-    for kind in 0..<12 { #expect(done[kind, default: 0] > 0, "write kind \(kind) never succeeded") }
+    for kind in 0..<14 { #expect(done[kind, default: 0] > 0, "write kind \(kind) never succeeded") }
     #expect(conflicts > 0)
     #expect(removed > 0)
   }
@@ -71,6 +71,7 @@ struct Simulation {
       act(on: &replica)
       replicas[index] = replica
       if random.next(below: 2) == 0 { partialSync() }
+      if random.next(below: 6) == 0 { concurrentSafetyEdit() }
     }
   }
 
@@ -84,6 +85,27 @@ struct Simulation {
     entries += entries.prefix(3)
     shuffle(&entries)
     for entry in entries { _ = try? replicas[to].dag.insert(entry) }
+  }
+
+  /// Two replicas that share a case set its risk level without syncing in between.
+  mutating func concurrentSafetyEdit() {
+    let first = random.next(below: replicas.count)
+    let second = random.next(below: replicas.count)
+    guard first != second else { return }
+    let shared = Set(replicas[first].state.cases.values.filter(\.readable).map(\.id))
+      .intersection(replicas[second].state.cases.values.filter(\.readable).map(\.id))
+    guard let caseID = pick(shared.sorted()) else { return }
+    for (index, value) in [(first, "high"), (second, "low")] {
+      var replica = replicas[index]
+      let now = replica.tick()
+      if (try? replica.writer.setField(
+        CaseField.riskLevel, to: value, in: caseID, state: replica.state, dag: &replica.dag,
+        now: now, using: &random)) != nil
+      {
+        done[5, default: 0] += 1
+      }
+      replicas[index] = replica
+    }
   }
 
   mutating func shuffle<T>(_ items: inout [T]) {
@@ -101,7 +123,7 @@ struct Simulation {
       .map(\.id).sorted()
     let now = replica.tick()
     let people = state.people.keys.sorted()
-    let kind = random.next(below: 12)
+    let kind = random.next(below: 14)
     do {
       switch kind {
       case 0, 1:
@@ -153,6 +175,16 @@ struct Simulation {
         guard random.next(below: 3) == 0, let target = pick(others) else { return }
         _ = try replica.writer.removeDevice(
           target, state: state, dag: &replica.dag, now: now, using: &random)
+      case 12:
+        _ = try replica.writer.createClient(
+          alias: "client \(random.next(below: 100))", code: "C", state: state,
+          dag: &replica.dag, now: now, using: &random)
+      case 13:
+        guard let client = pick(state.clients.keys.sorted()) else { return }
+        let restricted = random.next(below: 3) == 0 ? [replica.person] : []
+        _ = try replica.writer.setIdentity(
+          pick(["legalName", "address"])!, to: "value \(random.next(below: 100))", of: client,
+          restrictedTo: restricted, state: state, dag: &replica.dag, now: now, using: &random)
       default:
         guard let caseID = pick(readable) else { return }
         var record = replica.writer.newRecord(.riskAssessment, now: now)
