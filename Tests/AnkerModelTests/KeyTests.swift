@@ -132,4 +132,28 @@ import Testing
     #expect(ChainVerification.verify(admin.dag.causalOrder.map { $0.detachingBody() }).isComplete)
     #expect(admin.state.digest == worker.state.digest)
   }
+
+  @Test func aRemovedDevicesOfflineWritesAreIgnoredEverywhere() throws {
+    var (admin, _, random) = Replica.founder(seed: 15)
+    var leaver = try Replica.join(&admin, role: .worker, random: &random)
+    var colleague = try Replica.join(&admin, role: .worker, random: &random)
+    let (caseID, _) = try admin.writer.createCase(
+      type: .outreach, state: admin.state, dag: &admin.dag, now: admin.tick(), using: &random)
+    leaver.pull(from: admin)
+    colleague.pull(from: admin)
+    _ = try admin.writer.removeDevice(
+      leaver.key.publicKey, state: admin.state, dag: &admin.dag, now: admin.tick(), using: &random)
+    // Not yet knowing, the old laptop writes offline.
+    let offline = try leaver.writer.addNote(
+      .outreachContact, text: "written after removal", eventTime: leaver.now, in: caseID,
+      state: leaver.state, dag: &leaver.dag, now: leaver.tick(), using: &random)
+    var replicas = [admin, leaver, colleague]
+    sync(&replicas)
+    for replica in replicas {
+      let state = replica.state
+      #expect(state.membership.status(of: offline.id) == .invalid(.removedDevice))
+      #expect(state.cases[caseID]?.notes[offline.id] == nil)
+    }
+    #expect(replicas[0].state.digest == replicas[2].state.digest)
+  }
 }
