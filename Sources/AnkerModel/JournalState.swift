@@ -10,6 +10,9 @@ public enum Fault: Hashable, Sendable {
   case missingBody(EntryID)
   /// A record this reader could decrypt but not parse.
   case malformedRecord(EntryID)
+  /// A record whose clock reads more than five minutes ahead of this device's: kept, shown
+  /// with its time, never allowed to reorder anything (causal order comes from the DAG).
+  case farFutureClock(EntryID)
 }
 
 public struct PersonState: Hashable, Sendable {
@@ -90,6 +93,9 @@ public struct JournalState: Sendable {
       guard let decoded = reader.records[entry.id] else { continue }
       switch decoded {
       case .record(let record, let key):
+        if record.time.milliseconds > now + HybridLogicalClock.maxDriftMilliseconds {
+          faults.append(.farFutureClock(entry.id))
+        }
         apply(record, entry: entry, key: key)
       case .malformed:
         faults.append(.malformedRecord(entry.id))

@@ -119,3 +119,18 @@ import Testing
     #expect(state.cases[caseID]?.notes[late.id]?.late == true)
   }
 }
+
+@Suite struct ClockFaultTests {
+  @Test func aFarFutureClockIsKeptAndFlagged() throws {
+    var (admin, _, random) = Replica.founder(seed: 5)
+    let (caseID, _) = try admin.writer.createCase(
+      type: .outreach, state: admin.state, dag: &admin.dag, now: admin.tick(), using: &random)
+    let tomorrow = admin.now + 86_400_000
+    let note = try admin.writer.addNote(
+      .other, text: "clock is wrong", eventTime: tomorrow, in: caseID, state: admin.state,
+      dag: &admin.dag, now: tomorrow, using: &random)
+    let state = admin.state
+    #expect(state.cases[caseID]?.notes[note.id] != nil)
+    #expect(state.faults.contains(.farFutureClock(note.id)))
+  }
+}
