@@ -21,6 +21,8 @@ struct Decryptor {
   /// Entries whose bodies a valid erasure lists (whether or not the body is still here).
   var erased: Set<EntryID> = []
   var erasedIDs: Set<EntryID> { erased }
+  /// Cases a tombstone says were shredded.
+  var shredded: Set<CaseID> = []
   /// entry → (key ref, epoch key that opened the hint).
   private var hints: [EntryID: (ref: Digest256, epochKey: AEAD.Key)] = [:]
 
@@ -55,6 +57,14 @@ struct Decryptor {
       if !progress || pending.isEmpty { break }
     }
     unreadable = Set(pending.map(\.id))
+    // A shredded case's keys are forgotten, and whatever they opened is gone with the case.
+    for caseID in shredded { keys.forget(caseID) }
+    for (id, decoded) in records {
+      if case .record(_, let key?) = decoded, shredded.contains(key.caseID) {
+        records[id] = nil
+        erased.insert(id)
+      }
+    }
   }
 
   private static func epoch(of control: Control) -> UInt32? {
@@ -111,6 +121,8 @@ struct Decryptor {
   /// Epoch links and case-key records carry keys; take what this reader can open.
   private mutating func learnKeys(from record: Record, entry: Entry, epochKey: AEAD.Key) {
     switch record.kind {
+    case .caseShredded:
+      if let caseID = record[id: .caseID] { shredded.insert(caseID) }
     case .epochLink:
       guard let epoch = record[number: .epoch], let previous = record[number: .previousEpoch],
         epoch <= UInt64(UInt32.max), previous <= UInt64(UInt32.max),

@@ -7,6 +7,11 @@ extension JournalState {
   mutating func apply(_ record: Record, entry: Entry, key: KeyRing.CaseKey?) {
     let keyCase = key?.caseID
     let author = person(of: entry.author)
+    // Journal-level records count only under the epoch key; case records only under a case key.
+    let journalLevel: Set<RecordKind> = [
+      .person, .clientCreated, .clientField, .caseKey, .epochLink, .caseShredded,
+    ]
+    guard journalLevel.contains(record.kind) == (key == nil) else { return }
     switch record.kind {
     case .person:
       guard let id = record[person: .person], let name = record[string: .name] else { return }
@@ -54,8 +59,11 @@ extension JournalState {
         RegisterValue(entry: entry.id, value: value, time: record.time, author: author),
         replacing: record[digests: .replaces])
       clients[clientID] = client
+    case .caseShredded:
+      break
     case .caseKey:
-      guard let caseID = record[id: .caseID], let generation = record[number: .generation]
+      guard let caseID = record[id: .caseID], let generation = record[number: .generation],
+        !shreddedCases.contains(caseID)
       else { return }
       // Moved out and back so the case's collections are mutated in place, not copied.
       var state = cases.removeValue(forKey: caseID) ?? CaseState(id: caseID)
@@ -107,10 +115,10 @@ extension JournalState {
       state.sets[set, default: ObservedRemoveSet()].remove(
         element, observed: record[digests: .replaces])
     case .note:
-      guard
-        let kind = record[number: .noteKind].flatMap({ NoteKind(rawValue: UInt8(clamping: $0)) }),
-        let text = record[string: .text]
-      else { return }
+      // A note kind this version does not know is kept, as "other".
+      guard let text = record[string: .text] else { return }
+      let kind =
+        record[number: .noteKind].flatMap { NoteKind(rawValue: UInt8(clamping: $0)) } ?? .other
       var note = Note(
         entry: entry.id, kind: kind,
         eventTime: record[number: .eventTime] ?? record.time.milliseconds,

@@ -30,7 +30,8 @@ extension JournalState {
       out.list(client.vaultEntries.sorted()) { $0.digest($1) }
     }
     out.list(cases.keys.sorted()) { out, id in out.caseState(cases[id]!) }
-    out.list(faults.map(String.init(describing:)).sorted()) { $0.text($1) }
+    out.list(shreddedCases.sorted()) { $0.bytes($1.bytes) }
+    out.list(faults.map(\.canonical).sorted { $0.lexicographicallyPrecedes($1) }) { $0.bytes($1) }
     out.list(unreadable.sorted()) { $0.digest($1) }
     out.list(erased.sorted()) { $0.digest($1) }
     return BLAKE2b.hash256(out.writer.bytes)
@@ -142,5 +143,17 @@ struct CanonicalWriter {
       out.list(consent.revokedBy.sorted()) { $0.digest($1) }
     }
     list(state.entries.sorted()) { $0.digest($1) }
+  }
+}
+
+extension Fault {
+  /// A fixed encoding for the digest: a kind byte, then the entry ids.
+  var canonical: [UInt8] {
+    switch self {
+    case .equivocation(let ids): [1] + ids.sorted().flatMap(\.bytes)
+    case .missingBody(let id): [2] + id.bytes
+    case .malformedRecord(let id): [3] + id.bytes
+    case .farFutureClock(let id): [4] + id.bytes
+    }
   }
 }

@@ -51,8 +51,11 @@ public struct JournalState: Sendable {
   /// Entries this reader cannot decrypt (restricted cases, epochs before it joined without a
   /// link, or after its removal).
   public internal(set) var unreadable: Set<EntryID> = []
-  /// Entries whose bodies an erasure removed.
+  /// Entries gone by a crypto-shred: bodies an erasure lists, and entries under the keys of
+  /// a shredded case.
   public internal(set) var erased: Set<EntryID> = []
+  /// Cases shredded (their ids only: nothing else of them remains).
+  public internal(set) var shreddedCases: Set<CaseID> = []
   /// Each placed entry's index in causal order (for timelines); not part of the digest.
   public internal(set) var position: [EntryID: Int] = [:]
   /// The keys recovered; not part of the digest.
@@ -82,6 +85,7 @@ public struct JournalState: Sendable {
     reader.run()
     keys = reader.keys
     erased = reader.erased
+    shreddedCases = reader.shredded
     unreadable = reader.unreadable
     for group in dag.equivocations { faults.append(.equivocation(group.map(\.id))) }
     for id in membership.missingBodies where !reader.erasedIDs.contains(id) {
@@ -101,12 +105,19 @@ public struct JournalState: Sendable {
         faults.append(.malformedRecord(entry.id))
       }
     }
+    for caseID in shreddedCases { cases[caseID] = nil }
     for key in keys.caseKeys.values {
       if key.isVault {
         clients[key.caseID, default: ClientState(id: key.caseID)].vaultReadable = true
       } else {
         cases[key.caseID, default: CaseState(id: key.caseID)].readable = true
       }
+    }
+    // Readable means holding the newest generation: a member left out of a restriction keeps
+    // the history it could read, but the case is no longer its to read or write.
+    for (caseID, caseState) in cases where caseState.readable {
+      let newest = keys.currentKey(of: caseID)?.generation ?? 0
+      if newest < caseState.generation { cases[caseID]?.readable = false }
     }
   }
 

@@ -129,7 +129,8 @@ extension JournalWriter {
   /// Crypto-shreds a case: one erasure entry (or several, for a large case) listing the
   /// bodies of every entry of the case, its key records included. Admins only.
   public mutating func shred(
-    _ caseID: CaseID, state: JournalState, dag: inout DAG, now: UInt64
+    _ caseID: CaseID, state: JournalState, dag: inout DAG, now: UInt64,
+    using random: inout some RandomSource
   ) throws(ModelError) -> [Entry] {
     guard let caseState = state.cases[caseID] else {
       throw ModelError(.unknownCase, "no such case")
@@ -141,12 +142,16 @@ extension JournalWriter {
       throw ModelError(.notAdmin, "only an admin device can shred a case")
     }
     let bodies = caseState.entries.compactMap { dag[$0]?.header.bodyHash }.sorted()
-    var entries = [Entry]()
+    // First a tombstone under the epoch key, so every member forgets the case's keys even if
+    // entries written concurrently (a new generation, a late note) arrive after the erasure.
+    var tombstone = record(.caseShredded, now: now)
+    tombstone[id: .caseID] = caseID
+    var entries = [try seal(tombstone, caseKey: nil, state: state, dag: &dag, using: &random)]
     for start in stride(from: 0, to: bodies.count, by: Limits.maxErasures) {
       let chunk = Array(bodies[start..<min(start + Limits.maxErasures, bodies.count)])
       let erasure = Control.erasure(
         Control.Erasure(time: clock.tick(wallClock: now), bodies: chunk))
-      entries.append(try control(erasure, dag: &dag))
+      entries.append(try control(erasure, state: state, dag: &dag))
     }
     return entries
   }

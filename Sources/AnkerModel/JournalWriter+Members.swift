@@ -31,7 +31,7 @@ extension JournalWriter {
       time: clock.tick(wallClock: now), device: key, box: box, person: person, role: role,
       epoch: UInt64(epoch.epoch),
       wraps: [KeyWrap(recipient: box, sealed: Box.seal(epoch.key.secret, to: box))])
-    return try control(.deviceAdded(added), dag: &dag)
+    return try control(.deviceAdded(added), state: state, dag: &dag)
   }
 
   /// Removes a device and rotates: a new epoch sealed to every remaining device and the
@@ -60,7 +60,7 @@ extension JournalWriter {
       time: clock.tick(wallClock: now), device: target, lastSequence: last?.sequence ?? 0,
       lastID: last?.id, epoch: UInt64(old.epoch) + 1,
       wraps: recipients.map { KeyWrap(recipient: $0, sealed: Box.seal(newKey.secret, to: $0)) })
-    var entries = [try control(.deviceRemoved(removal), dag: &dag)]
+    var entries = [try control(.deviceRemoved(removal), state: state, dag: &dag)]
     var keys = state.keys
     keys.add(epoch: old.epoch + 1, candidate: entries[0].id, key: newKey)
     var rotated = state

@@ -73,7 +73,10 @@ public struct JournalWriter: Sendable {
     }
   }
 
-  mutating func control(_ control: Control, dag: inout DAG) throws(ModelError) -> Entry {
+  mutating func control(
+    _ control: Control, state: JournalState, dag: inout DAG
+  ) throws(ModelError) -> Entry {
+    try ensureMember(state)
     let entry = dag.draft(author: device.publicKey, lastOwn: lastOwn)
       .sign(body: control.encoded, with: device)
     try place(entry, in: &dag)
@@ -85,9 +88,17 @@ public struct JournalWriter: Sendable {
   }
 
   func caseKey(_ caseID: CaseID, in state: JournalState) throws(ModelError) -> KeyRing.CaseKey {
-    guard state.cases[caseID] != nil else { throw ModelError(.unknownCase, "no such case") }
-    guard let key = state.keys.currentKey(of: caseID) else {
-      throw ModelError(.noAccess, "this device cannot read the case")
+    guard !state.shreddedCases.contains(caseID) else {
+      throw ModelError(.shredded, "the case was shredded")
+    }
+    guard let caseState = state.cases[caseID] else {
+      throw ModelError(.unknownCase, "no such case")
+    }
+    // Writing under an older generation than the case has would hand the note to everyone
+    // the newer generation left out (a restriction, a removal).
+    guard let key = state.keys.currentKey(of: caseID), key.generation >= caseState.generation
+    else {
+      throw ModelError(.noAccess, "this device cannot read the case (or no longer may)")
     }
     return key
   }

@@ -31,7 +31,7 @@ public struct KeyRing: Sendable {
   /// The reference a sealed body's hint carries for content under a case key: BLAKE2b-256 of
   /// a domain string and the id of the case-key record. Zero means "the epoch key itself".
   public static func keyRef(_ wrapID: EntryID) -> Digest256 {
-    BLAKE2b.hash256(parts: [Array("anker case key ref v1".utf8), wrapID.bytes])
+    BLAKE2b.hash256(parts: [Array("anker case key ref v1".utf8) + [0], wrapID.bytes])
   }
 
   @discardableResult

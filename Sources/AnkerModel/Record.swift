@@ -107,6 +107,8 @@ public struct RecordKind: Hashable, Sendable, Comparable {
   public static let consent = RecordKind(rawValue: 29)
   public static let consentRevoked = RecordKind(rawValue: 30)
   public static let resolve = RecordKind(rawValue: 31)
+  /// Under the epoch key: this case was crypto-shredded; forget its keys, whatever arrives.
+  public static let caseShredded = RecordKind(rawValue: 32)
 }
 
 /// A field tag. One number per meaning across all kinds.

@@ -167,7 +167,8 @@ struct Simulation {
           using: &random)
       case 9:
         guard let caseID = pick(readable) else { return }
-        _ = try replica.writer.shred(caseID, state: state, dag: &replica.dag, now: now)
+        _ = try replica.writer.shred(
+          caseID, state: state, dag: &replica.dag, now: now, using: &random)
       case 10:
         let others = state.membership.activeDevices.map(\.key).filter {
           $0 != replica.key.publicKey

@@ -115,13 +115,14 @@ import Testing
       dag: &admin.dag, now: admin.tick(), using: &random)
     worker.pull(from: admin)
     #expect(worker.state.cases[doomed]?.notes[gone.id] != nil)
-    let erasures = try admin.writer.shred(
-      doomed, state: admin.state, dag: &admin.dag, now: admin.tick())
-    #expect(erasures.count == 1)
+    let shred = try admin.writer.shred(
+      doomed, state: admin.state, dag: &admin.dag, now: admin.tick(), using: &random)
+    #expect(shred.count == 2)  // the tombstone and one erasure
     worker.pull(from: admin)
     let recovered = JournalState(dag: admin.dag, readers: [recovery.boxKey], now: admin.now)
     for state in [admin.state, worker.state, recovered] {
       #expect(state.cases[doomed] == nil)
+      #expect(state.shreddedCases == [doomed])
       #expect(state.keys.caseKeys.values.allSatisfy { $0.caseID != doomed })
       #expect(state.erased.contains(gone.id))
       #expect(state.cases[kept]?.notes[stays.id]?.text == "stays")
@@ -155,5 +156,52 @@ import Testing
       #expect(state.cases[caseID]?.notes[offline.id] == nil)
     }
     #expect(replicas[0].state.digest == replicas[2].state.digest)
+  }
+
+  @Test func entriesConcurrentWithAShredDoNotBringTheCaseBack() throws {
+    var (admin, _, random) = Replica.founder(seed: 16)
+    var second = try Replica.join(&admin, role: .admin, random: &random)
+    let leaver = try Replica.join(&admin, role: .worker, random: &random)
+    let (caseID, _) = try admin.writer.createCase(
+      type: .outreach, state: admin.state, dag: &admin.dag, now: admin.tick(), using: &random)
+    second.pull(from: admin)
+    // Concurrently: one admin shreds, the other removes a device (a new generation of the
+    // case key, linking back) and writes a late note.
+    _ = try admin.writer.shred(
+      caseID, state: admin.state, dag: &admin.dag, now: admin.tick(), using: &random)
+    _ = try second.writer.removeDevice(
+      leaver.key.publicKey, state: second.state, dag: &second.dag, now: second.tick(),
+      using: &random)
+    let late = try second.writer.addNote(
+      .other, text: "late", eventTime: second.now, in: caseID, state: second.state,
+      dag: &second.dag, now: second.tick(), using: &random)
+    var replicas = [admin, second]
+    sync(&replicas)
+    for replica in replicas {
+      let state = replica.state
+      #expect(state.cases[caseID] == nil)
+      #expect(state.shreddedCases == [caseID])
+      #expect(state.erased.contains(late.id))
+      #expect(state.keys.caseKeys.values.allSatisfy { $0.caseID != caseID })
+    }
+    #expect(replicas[0].state.digest == replicas[1].state.digest)
+  }
+
+  @Test func aMemberLeftOutOfARestrictionCannotKeepWritingOpenly() throws {
+    var (admin, _, random) = Replica.founder(seed: 17)
+    var worker = try Replica.join(&admin, role: .worker, random: &random)
+    let (caseID, _) = try admin.writer.createCase(
+      type: .outreach, state: admin.state, dag: &admin.dag, now: admin.tick(), using: &random)
+    _ = try admin.writer.restrict(
+      caseID, to: [admin.person], state: admin.state, dag: &admin.dag, now: admin.tick(),
+      using: &random)
+    worker.pull(from: admin)
+    let state = worker.state
+    #expect(state.cases[caseID]?.readable == false)
+    #expect(throws: ModelError.self) {
+      _ = try worker.writer.addNote(
+        .other, text: "would leak", eventTime: worker.now, in: caseID, state: state,
+        dag: &worker.dag, now: worker.tick(), using: &random)
+    }
   }
 }
