@@ -130,3 +130,41 @@ extension AEAD.Key {
     return try! AEAD.Key(out)  // 32 bytes by construction
   }
 }
+
+extension AEAD.Key {
+  /// One key from several, for concurrent rotations (DESIGN rule 1): BLAKE2b-256 keyed with
+  /// the first key over "anker combined key v1" 0x00 ‖ the other keys, in the order given
+  /// (callers sort by the id of the entry that introduced each). Whoever lacks any one of
+  /// them cannot derive it.
+  public static func combining(_ keys: [AEAD.Key]) -> AEAD.Key {
+    precondition(keys.count >= 2, "combine at least two keys")
+    Sodium.ensureReady()
+    let state = UnsafeMutableRawPointer.allocate(
+      byteCount: crypto_generichash_statebytes(), alignment: 64)
+    defer {
+      sodium_memzero(state, crypto_generichash_statebytes())
+      state.deallocate()
+    }
+    keys[0].secret.withUnsafeBytes { first in
+      _ = crypto_generichash_init(
+        OpaquePointer(state), first.baseAddress!.assumingMemoryBound(to: UInt8.self), first.count,
+        AEAD.keyCount)
+    }
+    let context = Array("anker combined key v1".utf8) + [0]
+    _ = crypto_generichash_update(OpaquePointer(state), context, UInt64(context.count))
+    for key in keys.dropFirst() {
+      key.secret.withUnsafeBytes { bytes in
+        _ = crypto_generichash_update(
+          OpaquePointer(state), bytes.baseAddress!.assumingMemoryBound(to: UInt8.self),
+          UInt64(bytes.count))
+      }
+    }
+    let out = SecureBytes(count: AEAD.keyCount)
+    out.withUnsafeMutableBytes { output in
+      _ = crypto_generichash_final(
+        OpaquePointer(state), output.baseAddress!.assumingMemoryBound(to: UInt8.self),
+        AEAD.keyCount)
+    }
+    return try! AEAD.Key(out)  // 32 bytes by construction
+  }
+}

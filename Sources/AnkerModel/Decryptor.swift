@@ -25,6 +25,8 @@ struct Decryptor {
   var shredded: Set<CaseID> = []
   /// entry → (key ref, epoch key that opened the hint).
   private var hints: [EntryID: (ref: Digest256, epochKey: AEAD.Key)] = [:]
+  /// How many case keys there were when combinations were last added.
+  private var combinedAt = -1
 
   init(order: [Entry], membership: Membership, readers: [Box.PrivateKey]) {
     self.order = order
@@ -95,7 +97,7 @@ struct Decryptor {
     let position = entry.header.positionBytes
     if hints[entry.id] == nil {
       guard let epoch = SealedBody.epoch(of: body) else { return false }
-      for candidate in keys.epochs[epoch] ?? [] {
+      for candidate in (keys.epochs[epoch] ?? []) + keys.epochCombinations(epoch) {
         if let ref = try? SealedBody.openHint(body, position: position, epochKey: candidate.key) {
           hints[entry.id] = (ref, candidate.key)
           break
@@ -103,6 +105,10 @@ struct Decryptor {
       }
     }
     guard let (ref, epochKey) = hints[entry.id] else { return false }
+    if ref != .zero && keys.caseKeys[ref] == nil && keys.caseKeys.count != combinedAt {
+      keys.addCaseCombinations()
+      combinedAt = keys.caseKeys.count
+    }
     let caseKey = ref == .zero ? nil : keys.caseKeys[ref]
     guard ref == .zero || caseKey != nil else { return false }
     guard

@@ -20,6 +20,8 @@ public struct KeyRing: Sendable {
     public let key: AEAD.Key
     /// A client's identity vault key rather than a case key (`caseID` is the client id).
     public var isVault = false
+    /// A combination of concurrent candidates, not a key any record introduced.
+    public var isCombination = false
     public var keyRef: Digest256 { KeyRing.keyRef(wrapID) }
   }
 
@@ -49,16 +51,79 @@ public struct KeyRing: Sendable {
     return true
   }
 
-  /// The key a writer uses now: the newest epoch, and its smallest candidate, so that
-  /// concurrent rotations settle the same way everywhere.
+  /// The key a writer uses now: the newest epoch's key, or, when concurrent rotations
+  /// brought several candidates, all of them combined (`AEAD.Key.combining`, in candidate id
+  /// order). A device removed by one of the rotations lacks that rotation's candidate, so it
+  /// cannot derive what is written after both are seen (DESIGN rule 1).
   public var currentEpoch: EpochKey? {
-    epochs.keys.max().flatMap { epochs[$0]?.first }
+    guard let newest = epochs.keys.max(), let candidates = epochs[newest] else { return nil }
+    return Self.combined(candidates)
   }
 
-  /// The key a writer uses for a case: its newest generation, smallest record id.
+  static func combined(_ candidates: [EpochKey]) -> EpochKey? {
+    guard let first = candidates.first else { return nil }
+    if candidates.count == 1 { return first }
+    return EpochKey(
+      epoch: first.epoch, candidate: combinedID(candidates.map(\.candidate)),
+      key: .combining(candidates.map(\.key)))
+  }
+
+  /// The id standing for a combination: BLAKE2b-256 over the sorted ids it combines.
+  static func combinedID(_ ids: [EntryID]) -> EntryID {
+    BLAKE2b.hash256(
+      parts: [Array("anker combined key id v1".utf8) + [0]] + ids.sorted().map(\.bytes))
+  }
+
+  /// The key a writer uses for a case: its newest generation, combining concurrent
+  /// candidates the same way as epoch keys. Its key reference names the combination.
   public func currentKey(of caseID: CaseID) -> CaseKey? {
-    caseKeys.values.filter { $0.caseID == caseID }
-      .max { ($0.generation, $1.wrapID) < ($1.generation, $0.wrapID) }
+    let keys = caseKeys.values.filter { $0.caseID == caseID && !$0.isCombination }
+    guard let newest = keys.map(\.generation).max() else { return nil }
+    let candidates = keys.filter { $0.generation == newest }.sorted { $0.wrapID < $1.wrapID }
+    return Self.combined(candidates)
+  }
+
+  static func combined(_ candidates: [CaseKey]) -> CaseKey? {
+    guard let first = candidates.first else { return nil }
+    if candidates.count == 1 { return first }
+    var key = CaseKey(
+      caseID: first.caseID, generation: first.generation,
+      wrapID: combinedID(candidates.map(\.wrapID)), key: .combining(candidates.map(\.key)),
+      isVault: first.isVault)
+    key.isCombination = true
+    return key
+  }
+
+  /// Every combination of two or more concurrent candidates (of an epoch, or of a case's
+  /// generation) that a writer might have used; readers try them when a single key fails.
+  /// At most 6 candidates per group are combined (57 combinations).
+  func epochCombinations(_ epoch: UInt32) -> [EpochKey] {
+    let candidates = Array((epochs[epoch] ?? []).prefix(6))
+    return Self.subsets(candidates.count).compactMap { Self.combined($0.map { candidates[$0] }) }
+  }
+
+  mutating func addCaseCombinations() {
+    let groups = Dictionary(
+      grouping: caseKeys.values.filter { !$0.isCombination },
+      by: { GroupKey(caseID: $0.caseID, generation: $0.generation) })
+    for group in groups.values where group.count > 1 {
+      let candidates = Array(group.sorted { $0.wrapID < $1.wrapID }.prefix(6))
+      for subset in Self.subsets(candidates.count) {
+        if let key = Self.combined(subset.map { candidates[$0] }) { add(key) }
+      }
+    }
+  }
+
+  private struct GroupKey: Hashable {
+    let caseID: CaseID
+    let generation: UInt64
+  }
+
+  /// Index subsets of size ≥ 2, each in ascending order.
+  static func subsets(_ count: Int) -> [[Int]] {
+    guard count >= 2 else { return [] }
+    return (1..<(1 << count)).map { mask in (0..<count).filter { mask & (1 << $0) != 0 } }
+      .filter { $0.count >= 2 }
   }
 
   /// Forgets every key of a case (after a crypto-shred).

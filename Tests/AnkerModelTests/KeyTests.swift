@@ -204,4 +204,42 @@ import Testing
         dag: &worker.dag, now: worker.tick(), using: &random)
     }
   }
+
+  @Test func concurrentRemovalsCombineSoNeitherRemovedDeviceReadsOn() throws {
+    var (first, _, random) = Replica.founder(seed: 18)
+    var second = try Replica.join(&first, role: .admin, random: &random)
+    var x = try Replica.join(&first, role: .worker, random: &random)
+    var y = try Replica.join(&first, role: .worker, random: &random)
+    var stayer = try Replica.join(&first, role: .worker, random: &random)
+    let (caseID, _) = try first.writer.createCase(
+      type: .outreach, state: first.state, dag: &first.dag, now: first.tick(), using: &random)
+    for index in [1, 2, 3, 4] {
+      var replicas = [first, second, x, y, stayer]
+      replicas[index].pull(from: first)
+      (second, x, y, stayer) = (replicas[1], replicas[2], replicas[3], replicas[4])
+    }
+    // Each admin removes a different worker, neither seeing the other's removal: each new
+    // epoch key (and case key generation) is sealed to the device the other one removed.
+    _ = try first.writer.removeDevice(
+      x.key.publicKey, state: first.state, dag: &first.dag, now: first.tick(), using: &random)
+    _ = try second.writer.removeDevice(
+      y.key.publicKey, state: second.state, dag: &second.dag, now: second.tick(), using: &random)
+    var replicas = [first, second, x, y, stayer]
+    sync(&replicas)
+    (first, second, x, y, stayer) = (
+      replicas[0], replicas[1], replicas[2], replicas[3], replicas[4]
+    )
+    let note = try stayer.writer.addNote(
+      .supportTalk, text: "after both removals", eventTime: stayer.now, in: caseID,
+      state: stayer.state, dag: &stayer.dag, now: stayer.tick(), using: &random)
+    replicas = [first, second, x, y, stayer]
+    sync(&replicas)
+    #expect(replicas[0].state.cases[caseID]?.notes[note.id]?.text == "after both removals")
+    #expect(replicas[1].state.cases[caseID]?.notes[note.id] != nil)
+    for removed in [replicas[2], replicas[3]] {
+      let state = removed.state
+      #expect(state.cases[caseID]?.notes[note.id] == nil)
+      #expect(state.unreadable.contains(note.id))
+    }
+  }
 }
