@@ -23,6 +23,40 @@ struct Decryptor {
   var erasedIDs: Set<EntryID> { erased }
   /// Cases a tombstone says were shredded.
   var shredded: Set<CaseID> = []
+  /// What the key records seen so far say about each case: vault or case, and the people
+  /// each generation is restricted to.
+  struct CaseInfo {
+    let isVault: Bool
+    var restrictedTo: [UInt64: [PersonID]] = [:]
+    var newest: UInt64 { restrictedTo.keys.max() ?? 0 }
+  }
+  var caseInfo: [CaseID: CaseInfo] = [:]
+  /// Key record id → its case.
+  var caseOfRecord: [EntryID: CaseID] = [:]
+
+  func isAdmin(_ device: Signing.PublicKey) -> Bool {
+    membership.devices[device]?.role == .admin
+  }
+
+  /// Whether a key record may introduce a key: its first generation makes a case; a later one
+  /// must follow the newest seen (no jumps), keep the case a case or a vault, carry its key in
+  /// the form its restriction says, and come from an admin, or from anyone for an open case,
+  /// or from a person the previous generation was restricted to.
+  func accepts(
+    _ record: Record, caseID: CaseID, generation: UInt64, author: Signing.PublicKey
+  ) -> Bool {
+    let vault = record.fields[.vault] != nil
+    let restricted = !record[people: .restrictedTo].isEmpty
+    guard generation >= 1, generation <= UInt64(UInt32.max),
+      restricted ? record.fields[.wrapped] == nil : record.fields[.sealed] == nil
+    else { return false }
+    guard let info = caseInfo[caseID] else { return generation == 1 || isAdmin(author) }
+    guard info.isVault == vault, generation <= info.newest + 1 else { return false }
+    if generation == 1 || isAdmin(author) { return true }
+    guard let previous = info.restrictedTo[generation - 1] else { return false }
+    guard let person = membership.devices[author]?.person else { return false }
+    return previous.isEmpty || previous.contains(person)
+  }
   /// entry → (key ref, epoch key that opened the hint).
   private var hints: [EntryID: (ref: Digest256, epochKey: AEAD.Key)] = [:]
   /// How many case keys there were when combinations were last added.
@@ -113,9 +147,14 @@ struct Decryptor {
     guard ref == .zero || caseKey != nil else { return false }
     guard
       let plaintext = try? SealedBody.open(
-        body, position: position, keyRef: ref, contentKey: caseKey?.key ?? epochKey),
-      let record = try? Record(decoding: plaintext)
+        body, position: position, keyRef: ref, contentKey: caseKey?.key ?? epochKey)
     else {
+      // A key learned through a back-link may be a forgery; wait for the real one.
+      if caseKey?.viaLink == true { return false }
+      records[entry.id] = .malformed
+      return true
+    }
+    guard let record = try? Record(decoding: plaintext) else {
       records[entry.id] = .malformed
       return true
     }
@@ -128,10 +167,14 @@ struct Decryptor {
   private mutating func learnKeys(from record: Record, entry: Entry, epochKey: AEAD.Key) {
     switch record.kind {
     case .caseShredded:
-      if let caseID = record[id: .caseID] { shredded.insert(caseID) }
+      // Shredding is an admin's act, like the erasure that goes with it.
+      if isAdmin(entry.author), let caseID = record[id: .caseID] { shredded.insert(caseID) }
     case .epochLink:
-      guard let epoch = record[number: .epoch], let previous = record[number: .previousEpoch],
-        epoch <= UInt64(UInt32.max), previous <= UInt64(UInt32.max),
+      // Only an admin links epochs, and only the one just before the epoch it is sealed under.
+      guard isAdmin(entry.author), let epoch = record[number: .epoch],
+        let previous = record[number: .previousEpoch],
+        epoch <= UInt64(UInt32.max), previous + 1 == epoch,
+        UInt64(SealedBody.epoch(of: entry.body ?? []) ?? 0) == epoch,
         let candidate = record[digest: .candidate], let wrapped = record.fields[.wrapped],
         wrapped.count == AEAD.nonceCount + AEAD.keyCount + AEAD.tagCount,
         let secret = try? AEAD.openSecret(
@@ -143,19 +186,29 @@ struct Decryptor {
       keys.add(epoch: UInt32(previous), candidate: candidate, key: key)
     case .caseKey:
       guard let caseID = record[id: .caseID], let generation = record[number: .generation],
-        let key = caseKey(in: record, caseID: caseID, generation: generation, epochKey: epochKey)
+        accepts(record, caseID: caseID, generation: generation, author: entry.author)
       else { return }
       let vault = record.fields[.vault] != nil
+      caseInfo[caseID, default: CaseInfo(isVault: vault)].restrictedTo[generation] =
+        record[people: .restrictedTo]
+      caseOfRecord[entry.id] = caseID
+      guard
+        let key = caseKey(in: record, caseID: caseID, generation: generation, epochKey: epochKey)
+      else { return }
       keys.add(
         KeyRing.CaseKey(
-          caseID: caseID, generation: generation, wrapID: entry.id, key: key, isVault: vault))
+          caseID: caseID, generation: generation, wrapID: entry.id, key: key, isVault: vault,
+          epoch: SealedBody.epoch(of: entry.body ?? []) ?? 0))
       // Back-links: (previous record id ‖ nonce ‖ AEAD(new key, previous key)) each.
       let links = record.fields[.previous] ?? []
       let size = 32 + AEAD.nonceCount + AEAD.keyCount + AEAD.tagCount
       guard links.count % size == 0 else { return }
       for start in stride(from: 0, to: links.count, by: size) {
         let link = Array(links[start..<start + size])
+        // A back-link may only name a key record of the same case (or one this reader has not
+        // seen); a key learned from its own record always wins over a linked one.
         guard let previous = Digest256(link[0..<32]),
+          caseOfRecord[previous].map({ $0 == caseID }) ?? true,
           let secret = try? AEAD.openSecret(
             Array(link[56...]), key: key, nonce: Array(link[32..<56]),
             associatedData: WrapContext.previousCaseKey(caseID, previous: previous)),
@@ -164,7 +217,7 @@ struct Decryptor {
         keys.add(
           KeyRing.CaseKey(
             caseID: caseID, generation: generation > 0 ? generation - 1 : 0, wrapID: previous,
-            key: previousKey, isVault: vault))
+            key: previousKey, isVault: vault, viaLink: true))
       }
     default:
       break

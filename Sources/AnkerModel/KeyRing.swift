@@ -22,6 +22,23 @@ public struct KeyRing: Sendable {
     public var isVault = false
     /// A combination of concurrent candidates, not a key any record introduced.
     public var isCombination = false
+    /// Learned through a back-link rather than from its own record.
+    public var viaLink = false
+    /// The epoch whose key sealed the record that introduced it (0: unknown).
+    public var epoch: UInt32 = 0
+
+    public init(
+      caseID: CaseID, generation: UInt64, wrapID: EntryID, key: AEAD.Key, isVault: Bool = false,
+      viaLink: Bool = false, epoch: UInt32 = 0
+    ) {
+      self.caseID = caseID
+      self.generation = generation
+      self.wrapID = wrapID
+      self.key = key
+      self.isVault = isVault
+      self.viaLink = viaLink
+      self.epoch = epoch
+    }
     public var keyRef: Digest256 { KeyRing.keyRef(wrapID) }
   }
 
@@ -46,7 +63,7 @@ public struct KeyRing: Sendable {
 
   @discardableResult
   mutating func add(_ caseKey: CaseKey) -> Bool {
-    guard caseKeys[caseKey.keyRef] == nil else { return false }
+    if let known = caseKeys[caseKey.keyRef], !(known.viaLink && !caseKey.viaLink) { return false }
     caseKeys[caseKey.keyRef] = caseKey
     return true
   }
@@ -57,7 +74,7 @@ public struct KeyRing: Sendable {
   /// cannot derive what is written after both are seen (DESIGN rule 1).
   public var currentEpoch: EpochKey? {
     guard let newest = epochs.keys.max(), let candidates = epochs[newest] else { return nil }
-    return Self.combined(candidates)
+    return Self.combined(Array(candidates.prefix(6)))
   }
 
   static func combined(_ candidates: [EpochKey]) -> EpochKey? {
@@ -80,7 +97,8 @@ public struct KeyRing: Sendable {
     let keys = caseKeys.values.filter { $0.caseID == caseID && !$0.isCombination }
     guard let newest = keys.map(\.generation).max() else { return nil }
     let candidates = keys.filter { $0.generation == newest }.sorted { $0.wrapID < $1.wrapID }
-    return Self.combined(candidates)
+    // Readers try combinations of at most 6 candidates; writers combine no more.
+    return Self.combined(Array(candidates.prefix(6)))
   }
 
   static func combined(_ candidates: [CaseKey]) -> CaseKey? {
