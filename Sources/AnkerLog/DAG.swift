@@ -50,7 +50,15 @@ public struct DAG: Sendable {
   /// waiting on a rejected entry keep waiting (and show up in `missingParents`).
   @discardableResult
   public mutating func insert(_ entry: Entry) throws(LogError) -> Insertion {
-    if nodes[entry.id] != nil || waiting[entry.id] != nil { return .duplicate }
+    if let known = nodes[entry.id] {
+      // The same entry with its body, after a copy without: keep the body.
+      if known.body == nil, entry.body != nil { nodes[entry.id] = entry }
+      return .duplicate
+    }
+    if let known = waiting[entry.id] {
+      if known.body == nil, entry.body != nil { waiting[entry.id] = entry }
+      return .duplicate
+    }
     guard entry.header.journal == journal else {
       throw LogError(.wrongJournal, "entry \(entry.id.short) belongs to another journal")
     }

@@ -185,8 +185,10 @@ public enum CaseField {
     guard !values.isEmpty else { return nil }
     switch field {
     case riskLevel:
+      // A value this version does not know never applies: treat it as high.
       let rank = ["low": 1, "medium": 2, "high": 3]
-      return values.max { (rank[$0] ?? 4, $0) < (rank[$1] ?? 4, $1) }
+      if values.contains(where: { rank[$0] == nil }) { return "high" }
+      return values.max { rank[$0]! < rank[$1]! }
     case safeContact:
       return values.contains("doNotContact") ? "doNotContact" : values.sorted().first
     case addressProtection:

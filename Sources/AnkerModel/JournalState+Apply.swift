@@ -68,9 +68,27 @@ extension JournalState {
       // Moved out and back so the case's collections are mutated in place, not copied.
       var state = cases.removeValue(forKey: caseID) ?? CaseState(id: caseID)
       state.entries.insert(entry.id)
-      if generation >= state.generation {
+      let listed = record[people: .restrictedTo].sorted()
+      if generation > state.generation {
         state.generation = generation
-        state.restrictedTo = record[people: .restrictedTo].sorted()
+        state.restrictedTo = listed
+      } else if generation == state.generation, !listed.isEmpty {
+        // Concurrent generations: a restriction is never lost to a concurrent open rotation;
+        // two restrictions leave only the people both name.
+        let both = state.restrictedTo.filter(listed.contains)
+        if state.restrictedTo.isEmpty {
+          state.restrictedTo = listed
+        } else if !both.isEmpty {
+          state.restrictedTo = both
+        } else {
+          // No one in common: keep the shorter list (never widen to open).
+          let current = state.restrictedTo
+          let shorter =
+            listed.count != current.count
+            ? listed.count < current.count
+            : listed.lexicographicallyPrecedes(current)
+          state.restrictedTo = shorter ? listed : current
+        }
       }
       cases[caseID] = state
     case .epochLink:

@@ -52,7 +52,9 @@ extension JournalWriter {
       throw ModelError(.notMember, "this device holds no epoch key")
     }
     // The removed device's newest entry this device has seen.
-    let last = dag.causalOrder.last { $0.author == target }
+    // (The highest sequence, not the highest Lamport number: a cloned device's forks differ.)
+    let last = dag.causalOrder.filter { $0.author == target }
+      .max { ($0.sequence, $0.id) < ($1.sequence, $1.id) }
     let newKey = AEAD.Key(using: &random)
     let remaining = membership.activeDevices.filter { $0.key != target }.map(\.box)
     let recipients = Set(remaining + [membership.recoveryBox]).sorted()
