@@ -33,6 +33,8 @@ struct Decryptor {
   var caseInfo: [CaseID: CaseInfo] = [:]
   /// Key record id → its case.
   var caseOfRecord: [EntryID: CaseID] = [:]
+  /// Key records, epoch links and tombstones their author had no right to write.
+  var refused: Set<EntryID> = []
 
   func isAdmin(_ device: Signing.PublicKey) -> Bool {
     membership.devices[device]?.role == .admin
@@ -93,6 +95,7 @@ struct Decryptor {
       if !progress || pending.isEmpty { break }
     }
     unreadable = Set(pending.map(\.id))
+    for id in refused { records[id] = nil }
     // A shredded case's keys are forgotten, and whatever they opened is gone with the case.
     for caseID in shredded { keys.forget(caseID) }
     for (id, decoded) in records {
@@ -103,7 +106,7 @@ struct Decryptor {
     }
   }
 
-  private static func epoch(of control: Control) -> UInt32? {
+  static func epoch(of control: Control) -> UInt32? {
     switch control {
     case .genesis: 1
     case .deviceAdded(let value): UInt32(value.epoch)
@@ -168,7 +171,11 @@ struct Decryptor {
     switch record.kind {
     case .caseShredded:
       // Shredding is an admin's act, like the erasure that goes with it.
-      if isAdmin(entry.author), let caseID = record[id: .caseID] { shredded.insert(caseID) }
+      guard isAdmin(entry.author), let caseID = record[id: .caseID] else {
+        refused.insert(entry.id)
+        return
+      }
+      shredded.insert(caseID)
     case .epochLink:
       // Only an admin links epochs, and only the one just before the epoch it is sealed under.
       guard isAdmin(entry.author), let epoch = record[number: .epoch],
@@ -187,7 +194,10 @@ struct Decryptor {
     case .caseKey:
       guard let caseID = record[id: .caseID], let generation = record[number: .generation],
         accepts(record, caseID: caseID, generation: generation, author: entry.author)
-      else { return }
+      else {
+        refused.insert(entry.id)
+        return
+      }
       let vault = record.fields[.vault] != nil
       caseInfo[caseID, default: CaseInfo(isVault: vault)].restrictedTo[generation] =
         record[people: .restrictedTo]

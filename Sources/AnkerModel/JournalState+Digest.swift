@@ -158,6 +158,7 @@ extension Fault {
     case .missingBody(let id): [2] + id.bytes
     case .malformedRecord(let id): [3] + id.bytes
     case .farFutureClock(let id): [4] + id.bytes
+    case .refusedRecord(let id): [5] + id.bytes
     }
   }
 }

@@ -10,6 +10,8 @@ public enum Fault: Hashable, Sendable {
   case missingBody(EntryID)
   /// A record this reader could decrypt but not parse.
   case malformedRecord(EntryID)
+  /// A key record, epoch link or shred its author had no right to write: ignored.
+  case refusedRecord(EntryID)
   /// A record whose clock reads more than five minutes ahead of this device's: kept, shown
   /// with its time, never allowed to reorder anything (causal order comes from the DAG).
   case farFutureClock(EntryID)
@@ -56,6 +58,10 @@ public struct JournalState: Sendable {
   public internal(set) var erased: Set<EntryID> = []
   /// Cases shredded (their ids only: nothing else of them remains).
   public internal(set) var shreddedCases: Set<CaseID> = []
+  /// The newest epoch any valid control entry introduced, and, for it, the X25519 keys that
+  /// received every candidate (so can derive the key writers use).
+  public internal(set) var newestEpoch: UInt32 = 1
+  public internal(set) var newestEpochRecipients: Set<Box.PublicKey> = []
   /// Each placed entry's index in causal order (for timelines); not part of the digest.
   public internal(set) var position: [EntryID: Int] = [:]
   /// The keys recovered; not part of the digest.
@@ -88,9 +94,22 @@ public struct JournalState: Sendable {
     shreddedCases = reader.shredded
     unreadable = reader.unreadable
     for group in dag.equivocations { faults.append(.equivocation(group.map(\.id))) }
+    for id in reader.refused.sorted() { faults.append(.refusedRecord(id)) }
     for id in membership.missingBodies where !reader.erasedIDs.contains(id) {
       faults.append(.missingBody(id))
     }
+    var recipients: [UInt32: [Set<Box.PublicKey>]] = [:]
+    for entry in order where membership.isValid(entry.id) {
+      guard let control = entry.control, let epoch = Decryptor.epoch(of: control),
+        !control.wraps.isEmpty
+      else { continue }
+      recipients[epoch, default: []].append(Set(control.wraps.map(\.recipient)))
+    }
+    newestEpoch = recipients.keys.max() ?? 1
+    newestEpochRecipients =
+      recipients[newestEpoch]?.reduce(into: recipients[newestEpoch]![0]) {
+        $0.formIntersection($1)
+      } ?? []
     for entry in order {
       guard membership.isValid(entry.id) else { continue }
       if let control = entry.control { applyControl(control, entry) }

@@ -44,7 +44,7 @@ extension JournalWriter {
     _ kind: RecordKind, _ field: String, _ value: String, _ caseID: CaseID,
     _ state: JournalState, _ dag: inout DAG, _ now: UInt64, _ random: inout some RandomSource
   ) throws(ModelError) -> Entry {
-    let key = try caseKey(caseID, in: state)
+    let key = try writableKey(caseID, state: state, dag: &dag, now: now, using: &random)
     var record = record(kind, now: now)
     record[string: .field] = field
     record[string: .value] = value
@@ -57,7 +57,7 @@ extension JournalWriter {
     _ set: String, element: String, add: Bool, in caseID: CaseID, state: JournalState,
     dag: inout DAG, now: UInt64, using random: inout some RandomSource
   ) throws(ModelError) -> Entry {
-    let key = try caseKey(caseID, in: state)
+    let key = try writableKey(caseID, state: state, dag: &dag, now: now, using: &random)
     var record = record(add ? .setAdd : .setRemove, now: now)
     record[string: .set] = set
     record[string: .element] = element
@@ -72,7 +72,7 @@ extension JournalWriter {
     _ kind: NoteKind, text: String, eventTime: UInt64, in caseID: CaseID, state: JournalState,
     dag: inout DAG, now: UInt64, using random: inout some RandomSource
   ) throws(ModelError) -> Entry {
-    let key = try caseKey(caseID, in: state)
+    let key = try writableKey(caseID, state: state, dag: &dag, now: now, using: &random)
     var record = record(.note, now: now)
     record[number: .noteKind] = UInt64(kind.rawValue)
     record[number: .eventTime] = eventTime
@@ -85,10 +85,10 @@ extension JournalWriter {
     note: EntryID, text: String? = nil, strike reason: String? = nil, in caseID: CaseID,
     state: JournalState, dag: inout DAG, now: UInt64, using random: inout some RandomSource
   ) throws(ModelError) -> Entry {
-    let key = try caseKey(caseID, in: state)
     guard state.cases[caseID]?.notes[note] != nil else {
       throw ModelError(.unknownNote, "no such note in this case")
     }
+    let key = try writableKey(caseID, state: state, dag: &dag, now: now, using: &random)
     var record = record(reason == nil ? .amend : .strike, now: now)
     record[digest: .note] = note
     record[string: .text] = text
@@ -102,7 +102,9 @@ extension JournalWriter {
     _ record: Record, in caseID: CaseID, state: JournalState, dag: inout DAG,
     using random: inout some RandomSource
   ) throws(ModelError) -> Entry {
-    let key = try caseKey(caseID, in: state)
+    let key = try writableKey(
+      caseID, state: state, dag: &dag, now: record.time.milliseconds,
+      using: &random)
     return try seal(record, caseKey: key, state: state, dag: &dag, using: &random)
   }
 

@@ -63,25 +63,10 @@ extension JournalWriter {
       lastID: last?.id, epoch: UInt64(old.epoch) + 1,
       wraps: recipients.map { KeyWrap(recipient: $0, sealed: Box.seal(newKey.secret, to: $0)) })
     var entries = [try control(.deviceRemoved(removal), state: state, dag: &dag)]
-    var keys = state.keys
-    keys.add(epoch: old.epoch + 1, candidate: entries[0].id, key: newKey)
     var rotated = state
-    rotated.keys = keys
-    // Link every candidate of the old epoch under the new key.
-    for candidate in state.keys.epochs[old.epoch] ?? [] {
-      var link = record(.epochLink, now: now)
-      link[number: .epoch] = UInt64(old.epoch + 1)
-      link[number: .previousEpoch] = UInt64(old.epoch)
-      link[digest: .candidate] = candidate.candidate
-      let nonce = random.bytes(AEAD.nonceCount)
-      link.fields[.wrapped] =
-        nonce
-        + AEAD.seal(
-          secret: candidate.key.secret, key: newKey, nonce: nonce,
-          associatedData: WrapContext.epochLink(
-            epoch: old.epoch + 1, previous: old.epoch, candidate: candidate.candidate))
-      entries.append(try seal(link, caseKey: nil, state: rotated, dag: &dag, using: &random))
-    }
+    entries += try linkEpoch(
+      from: old.epoch, to: newKey, introducedBy: entries[0].id, state: &rotated, dag: &dag,
+      now: now, using: &random)
     // A new generation of every case the removed person could read.
     for caseState in state.cases.values.sorted(by: { $0.id < $1.id }) {
       let restricted = caseState.restrictedTo
@@ -157,6 +142,67 @@ extension JournalWriter {
     record[string: .value] = value
     record[digests: .replaces] = state.clients[client]?.identity[field]?.values.keys.sorted() ?? []
     entries.append(try seal(record, caseKey: vaultKey, state: state, dag: &dag, using: &random))
+    return entries
+  }
+}
+
+extension JournalWriter {
+  /// After a new epoch: takes it into `state`'s keys and seals every candidate of the old
+  /// epoch under it (epoch links), so continuing members and later joiners read history.
+  mutating func linkEpoch(
+    from old: UInt32, to newKey: AEAD.Key, introducedBy control: EntryID,
+    state: inout JournalState, dag: inout DAG, now: UInt64, using random: inout some RandomSource
+  ) throws(ModelError) -> [Entry] {
+    let candidates = state.keys.epochs[old] ?? []
+    state.keys.add(epoch: old + 1, candidate: control, key: newKey)
+    state.newestEpoch = max(state.newestEpoch, old + 1)
+    var entries = [Entry]()
+    for candidate in candidates {
+      var link = record(.epochLink, now: now)
+      link[number: .epoch] = UInt64(old + 1)
+      link[number: .previousEpoch] = UInt64(old)
+      link[digest: .candidate] = candidate.candidate
+      let nonce = random.bytes(AEAD.nonceCount)
+      link.fields[.wrapped] =
+        nonce
+        + AEAD.seal(
+          secret: candidate.key.secret, key: newKey, nonce: nonce,
+          associatedData: WrapContext.epochLink(
+            epoch: old + 1, previous: old, candidate: candidate.candidate))
+      entries.append(try seal(link, caseKey: nil, state: state, dag: &dag, using: &random))
+    }
+    return entries
+  }
+
+  /// Devices that cannot derive the newest epoch key (added while another admin removed a
+  /// device, so they only received the older key). An admin's `shareNewestKey` fixes that.
+  public func devicesMissingNewestKey(in state: JournalState) -> [Signing.PublicKey] {
+    state.membership.activeDevices.filter { !state.newestEpochRecipients.contains($0.box) }
+      .map(\.key)
+  }
+
+  /// Starts a new epoch sealed to every active device and the recovery key when some active
+  /// device lacks the newest one. Returns nothing when no device is missing it.
+  public mutating func shareNewestKey(
+    state: JournalState, dag: inout DAG, now: UInt64, using random: inout some RandomSource
+  ) throws(ModelError) -> [Entry] {
+    guard state.membership.devices[device.publicKey]?.role == .admin else {
+      throw ModelError(.notAdmin, "only an admin device can share keys")
+    }
+    guard !devicesMissingNewestKey(in: state).isEmpty else { return [] }
+    guard let old = state.keys.currentEpoch else {
+      throw ModelError(.notMember, "this device holds no epoch key")
+    }
+    let newKey = AEAD.Key(using: &random)
+    let boxes = Set(state.membership.activeDevices.map(\.box) + [state.membership.recoveryBox])
+    let rotation = Control.EpochRotated(
+      time: clock.tick(wallClock: now), epoch: UInt64(old.epoch) + 1,
+      wraps: boxes.sorted().map { KeyWrap(recipient: $0, sealed: Box.seal(newKey.secret, to: $0)) })
+    var entries = [try control(.epochRotated(rotation), state: state, dag: &dag)]
+    var rotated = state
+    entries += try linkEpoch(
+      from: old.epoch, to: newKey, introducedBy: entries[0].id, state: &rotated, dag: &dag,
+      now: now, using: &random)
     return entries
   }
 }

@@ -51,6 +51,12 @@ public struct JournalWriter: Sendable {
     guard let epoch = state.keys.currentEpoch else {
       throw ModelError(.notMember, "this device holds no epoch key: it may have been removed")
     }
+    // A newer epoch exists that this device was not given (it was added while another admin
+    // removed a device): writing now would use a key the removed device may hold.
+    guard epoch.epoch >= state.newestEpoch else {
+      throw ModelError(
+        .staleKeys, "this device has not received the newest key yet; an admin must share it")
+    }
     let draft = dag.draft(author: device.publicKey, lastOwn: lastOwn)
     let body: [UInt8]
     do {
@@ -101,6 +107,28 @@ public struct JournalWriter: Sendable {
       throw ModelError(.noAccess, "this device cannot read the case (or no longer may)")
     }
     return key
+  }
+
+  /// The key to write a case under now. A key sealed under an epoch older than the current
+  /// one may be known to a device removed since (a case created while another admin removed
+  /// it): then the writer first starts a new generation under the current epoch.
+  mutating func writableKey(
+    _ caseID: CaseID, state: JournalState, dag: inout DAG, now: UInt64,
+    using random: inout some RandomSource
+  ) throws(ModelError) -> KeyRing.CaseKey {
+    let key = try caseKey(caseID, in: state)
+    guard let current = state.keys.currentEpoch, key.epoch != 0, key.epoch < current.epoch
+    else { return key }
+    let fresh = AEAD.Key(using: &random)
+    let previous = state.keys.caseKeys.values.filter { $0.caseID == caseID && !$0.isCombination }
+    let record = try caseKeyRecord(
+      caseID, generation: key.generation + 1, key: fresh,
+      restrictedTo: state.cases[caseID]?.restrictedTo ?? [], previous: Array(previous),
+      state: state, now: now, using: &random)
+    let entry = try seal(record, caseKey: nil, state: state, dag: &dag, using: &random)
+    return KeyRing.CaseKey(
+      caseID: caseID, generation: key.generation + 1, wrapID: entry.id, key: fresh,
+      epoch: current.epoch)
   }
 
   // MARK: - Key records

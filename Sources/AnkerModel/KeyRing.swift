@@ -107,7 +107,7 @@ public struct KeyRing: Sendable {
     var key = CaseKey(
       caseID: first.caseID, generation: first.generation,
       wrapID: combinedID(candidates.map(\.wrapID)), key: .combining(candidates.map(\.key)),
-      isVault: first.isVault)
+      isVault: first.isVault, epoch: candidates.map(\.epoch).max() ?? 0)
     key.isCombination = true
     return key
   }

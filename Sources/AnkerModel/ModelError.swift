@@ -13,6 +13,8 @@ public struct ModelError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let unknownNote = Code("unknownNote")
     public static let invalidValue = Code("invalidValue")
     public static let shredded = Code("shredded")
+    /// A newer epoch exists that this device holds no key for yet.
+    public static let staleKeys = Code("staleKeys")
   }
 
   public let code: Code
