@@ -173,10 +173,12 @@ public enum CaseField {
   public static let safeContact = "safeContact"
   public static let addressProtection = "addressProtection"
   public static let noContactNumbers = "noContactNumbers"
+  /// The current safety plan (versions are kept in `CaseState.safetyPlans`).
+  public static let safetyPlan = "safetyPlan"
 
   /// Fields whose concurrent values are never resolved automatically.
   public static let safetyCritical: Set<String> = [
-    riskLevel, safeContact, addressProtection, noContactNumbers,
+    riskLevel, safeContact, addressProtection, noContactNumbers, safetyPlan,
   ]
 
   /// Of concurrent values of a safety-critical field, the one that protects most: the
@@ -193,6 +195,9 @@ public enum CaseField {
       return values.contains("doNotContact") ? "doNotContact" : values.sorted().first
     case addressProtection:
       return values.contains("protected") ? "protected" : values.sorted().first
+    case safetyPlan:
+      // Every concurrent plan's measures apply until someone merges them.
+      return values.sorted().joined(separator: "\n\n— concurrent version —\n\n")
     case noContactNumbers:
       let numbers = Set(values.flatMap { $0.split(separator: ",").map(String.init) })
       return numbers.sorted().joined(separator: ",")

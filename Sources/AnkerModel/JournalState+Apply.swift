@@ -141,7 +141,8 @@ extension JournalState {
         entry: entry.id, kind: kind,
         eventTime: record[number: .eventTime] ?? record.time.milliseconds,
         recorded: record.time, author: author, text: text)
-      note.late = state.isClosed
+      // Late means its writer saw the case closed: a close it had not seen does not count.
+      note.late = record.fields[.late] != nil
       state.notes[entry.id] = note
     case .amend:
       guard let target = record[digest: .note], state.notes[target] != nil,
@@ -171,6 +172,12 @@ extension JournalState {
       guard let text = record[string: .text] else { return }
       state.safetyPlans[entry.id] = SafetyPlanVersion(
         entry: entry.id, text: text, time: record.time, author: author)
+      // The current plan is a safety-critical register: concurrent versions stay a conflict.
+      var replacing = record[digests: .replaces]
+      if replacing.count > 1 && record.fields[.resolution] == nil { replacing = [] }
+      state.fields[CaseField.safetyPlan, default: Register()].write(
+        RegisterValue(entry: entry.id, value: text, time: record.time, author: author),
+        replacing: replacing)
     case .consent:
       guard
         let form = record[number: .form].flatMap({ Consent.Form(rawValue: UInt8(clamping: $0)) })

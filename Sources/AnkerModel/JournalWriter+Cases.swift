@@ -77,6 +77,7 @@ extension JournalWriter {
     record[number: .noteKind] = UInt64(kind.rawValue)
     record[number: .eventTime] = eventTime
     record[string: .text] = text
+    if state.cases[caseID]?.isClosed == true { record.fields[.late] = [1] }
     return try seal(record, caseKey: key, state: state, dag: &dag, using: &random)
   }
 
@@ -105,6 +106,25 @@ extension JournalWriter {
     let key = try writableKey(
       caseID, state: state, dag: &dag, now: record.time.milliseconds,
       using: &random)
+    return try seal(record, caseKey: key, state: state, dag: &dag, using: &random)
+  }
+
+  /// A new version of the case's safety plan. It replaces the version this device sees; when
+  /// concurrent versions exist, pass `resolving: true` to merge them into this one.
+  public mutating func writeSafetyPlan(
+    _ text: String, in caseID: CaseID, resolving: Bool = false, state: JournalState,
+    dag: inout DAG, now: UInt64, using random: inout some RandomSource
+  ) throws(ModelError) -> Entry {
+    let current = state.cases[caseID]?.fields[CaseField.safetyPlan]?.values.keys.sorted() ?? []
+    guard resolving || current.count <= 1 else {
+      throw ModelError(
+        .invalidValue, "the safety plan has concurrent versions: resolve them into one")
+    }
+    let key = try writableKey(caseID, state: state, dag: &dag, now: now, using: &random)
+    var record = record(.safetyPlan, now: now)
+    record[string: .text] = text
+    record[digests: .replaces] = current
+    if resolving { record.fields[.resolution] = [1] }
     return try seal(record, caseKey: key, state: state, dag: &dag, using: &random)
   }
 

@@ -160,4 +160,8 @@ public struct Tag: Hashable, Sendable, Comparable {
   public static let consent = Tag(rawValue: 41)
   /// Marks a key record as a client's identity vault key (its case id is the client id).
   public static let vault = Tag(rawValue: 42)
+  /// On a note: its writer saw the case closed.
+  public static let late = Tag(rawValue: 43)
+  /// On a safety plan: it resolves concurrent versions (it may replace several).
+  public static let resolution = Tag(rawValue: 44)
 }

@@ -188,6 +188,12 @@ struct Simulation {
           restrictedTo: restricted, state: state, dag: &replica.dag, now: now, using: &random)
       default:
         guard let caseID = pick(readable) else { return }
+        if random.next(below: 2) == 0 {
+          _ = try replica.writer.writeSafetyPlan(
+            "plan \(random.next(below: 100))", in: caseID, resolving: random.next(below: 2) == 0,
+            state: state, dag: &replica.dag, now: now, using: &random)
+          break
+        }
         var record = replica.writer.newRecord(.riskAssessment, now: now)
         record[string: .instrument] = "SARA"
         record[string: .instrumentVersion] = "3"

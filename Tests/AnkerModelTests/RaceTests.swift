@@ -105,3 +105,58 @@ import Testing
     #expect(admin.state.cases[caseID]?.readable == true)
   }
 }
+
+@Suite struct SafetyPlanAndLateTests {
+  @Test func concurrentSafetyPlansStayAConflictUntilResolved() throws {
+    var (admin, _, random) = Replica.founder(seed: 34)
+    var worker = try Replica.join(&admin, role: .worker, random: &random)
+    let (caseID, _) = try admin.writer.createCase(
+      type: .crisisPlace, state: admin.state, dag: &admin.dag, now: admin.tick(), using: &random)
+    worker.pull(from: admin)
+    _ = try admin.writer.writeSafetyPlan(
+      "avoid the bus station", in: caseID, state: admin.state, dag: &admin.dag,
+      now: admin.tick(), using: &random)
+    _ = try worker.writer.writeSafetyPlan(
+      "keep the phone charged", in: caseID, state: worker.state, dag: &worker.dag,
+      now: worker.tick(), using: &random)
+    admin.pull(from: worker)
+    var state = admin.state
+    #expect(state.openConflicts.first?.field == CaseField.safetyPlan)
+    let applied = try #require(state.protectiveValue(CaseField.safetyPlan, in: caseID))
+    #expect(applied.contains("avoid the bus station") && applied.contains("keep the phone charged"))
+    #expect(throws: ModelError.self) {
+      _ = try admin.writer.writeSafetyPlan(
+        "only one", in: caseID, state: state, dag: &admin.dag, now: admin.tick(), using: &random)
+    }
+    _ = try admin.writer.writeSafetyPlan(
+      "avoid the bus station; keep the phone charged", in: caseID, resolving: true,
+      state: state, dag: &admin.dag, now: admin.tick(), using: &random)
+    state = admin.state
+    #expect(state.openConflicts.isEmpty)
+    #expect(state.cases[caseID]?.safetyPlans.count == 3)  // every version is kept
+  }
+
+  @Test func lateMeansItsWriterSawTheCaseClosed() throws {
+    var (admin, _, random) = Replica.founder(seed: 35)
+    var worker = try Replica.join(&admin, role: .worker, random: &random)
+    let (caseID, _) = try admin.writer.createCase(
+      type: .phoneLine, state: admin.state, dag: &admin.dag, now: admin.tick(), using: &random)
+    worker.pull(from: admin)
+    _ = try admin.writer.setField(
+      CaseField.status, to: CaseField.closed, in: caseID, state: admin.state, dag: &admin.dag,
+      now: admin.tick(), using: &random)
+    // Written concurrently with the close: not late.
+    let unaware = try worker.writer.addNote(
+      .phoneCall, text: "call", eventTime: worker.now, in: caseID, state: worker.state,
+      dag: &worker.dag, now: worker.tick(), using: &random)
+    worker.pull(from: admin)
+    let aware = try worker.writer.addNote(
+      .phoneCall, text: "call again", eventTime: worker.now, in: caseID, state: worker.state,
+      dag: &worker.dag, now: worker.tick(), using: &random)
+    admin.pull(from: worker)
+    let state = admin.state
+    #expect(state.cases[caseID]?.notes[unaware.id]?.late == false)
+    #expect(state.cases[caseID]?.notes[aware.id]?.late == true)
+    #expect(state.cases[caseID]?.isClosed == true)
+  }
+}
