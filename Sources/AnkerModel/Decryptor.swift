@@ -134,10 +134,20 @@ struct Decryptor {
     let position = entry.header.positionBytes
     if hints[entry.id] == nil {
       guard let epoch = SealedBody.epoch(of: body) else { return false }
-      for candidate in (keys.epochs[epoch] ?? []) + keys.epochCombinations(epoch) {
+      for candidate in keys.epochs[epoch] ?? [] {
         if let ref = try? SealedBody.openHint(body, position: position, epochKey: candidate.key) {
           hints[entry.id] = (ref, candidate.key)
           break
+        }
+      }
+      if hints[entry.id] == nil && (keys.epochs[epoch]?.count ?? 0) > 1 {
+        for candidate in keys.epochCombinations(epoch) {
+          if let ref = try? SealedBody.openHint(
+            body, position: position, epochKey: candidate.key)
+          {
+            hints[entry.id] = (ref, candidate.key)
+            break
+          }
         }
       }
     }
