@@ -33,6 +33,8 @@ struct Decryptor {
   var caseInfo: [CaseID: CaseInfo] = [:]
   /// Key record id → its case.
   var caseOfRecord: [EntryID: CaseID] = [:]
+  /// Entries of shredded cases whose bodies no erasure lists yet.
+  var shredLeftovers: Set<EntryID> = []
   /// Key records, epoch links and tombstones their author had no right to write.
   var refused: Set<EntryID> = []
 
@@ -54,7 +56,9 @@ struct Decryptor {
     else { return false }
     guard let info = caseInfo[caseID] else { return generation == 1 || isAdmin(author) }
     guard info.isVault == vault, generation <= info.newest + 1 else { return false }
-    if generation == 1 || isAdmin(author) { return true }
+    // A first generation for a case that exists would let anyone re-list it.
+    if isAdmin(author) { return true }
+    guard generation > 1 else { return false }
     guard let previous = info.restrictedTo[generation - 1] else { return false }
     guard let person = membership.devices[author]?.person else { return false }
     return previous.isEmpty || previous.contains(person)
@@ -96,6 +100,13 @@ struct Decryptor {
     }
     unreadable = Set(pending.map(\.id))
     for id in refused { records[id] = nil }
+    // What a shred has not reached yet: key records of shredded cases and entries under their
+    // keys whose bodies no erasure lists (written concurrently with the shred).
+    for (id, decoded) in records where !erased.contains(id) {
+      guard case .record(let record, let key) = decoded else { continue }
+      let caseID = key?.caseID ?? (record.kind == .caseKey ? record[id: .caseID] : nil)
+      if let caseID, shredded.contains(caseID) { shredLeftovers.insert(id) }
+    }
     // A shredded case's keys are forgotten, and whatever they opened is gone with the case.
     for caseID in shredded { keys.forget(caseID) }
     for (id, decoded) in records {
@@ -188,7 +199,11 @@ struct Decryptor {
       shredded.insert(caseID)
     case .epochLink:
       // Only an admin links epochs, and only the one just before the epoch it is sealed under.
-      guard isAdmin(entry.author), let epoch = record[number: .epoch],
+      guard isAdmin(entry.author) else {
+        refused.insert(entry.id)
+        return
+      }
+      guard let epoch = record[number: .epoch],
         let previous = record[number: .previousEpoch],
         epoch <= UInt64(UInt32.max), previous + 1 == epoch,
         UInt64(SealedBody.epoch(of: entry.body ?? []) ?? 0) == epoch,

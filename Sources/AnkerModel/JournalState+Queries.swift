@@ -31,7 +31,7 @@ extension JournalState {
   /// of the concurrent values; otherwise the one shown.
   public func protectiveValue(_ field: String, in caseID: CaseID) -> String? {
     guard let register = cases[caseID]?.fields[field] else { return nil }
-    if CaseField.safetyCritical.contains(field) && register.isConflict {
+    if CaseField.safetyCritical.contains(field) {
       return CaseField.mostProtective(field, register.candidates.map(\.value))
     }
     return register.shown?.value

@@ -58,6 +58,9 @@ public struct JournalState: Sendable {
   public internal(set) var erased: Set<EntryID> = []
   /// Cases shredded (their ids only: nothing else of them remains).
   public internal(set) var shreddedCases: Set<CaseID> = []
+  /// Entries of shredded cases written concurrently with the shred, whose bodies no erasure
+  /// lists yet: an admin's `completeShreds` erases them.
+  public internal(set) var shredLeftovers: Set<EntryID> = []
   /// The newest epoch any valid control entry introduced, and, for it, the X25519 keys that
   /// received every candidate (so can derive the key writers use).
   public internal(set) var newestEpoch: UInt32 = 1
@@ -92,24 +95,36 @@ public struct JournalState: Sendable {
     keys = reader.keys
     erased = reader.erased
     shreddedCases = reader.shredded
+    shredLeftovers = reader.shredLeftovers
     unreadable = reader.unreadable
     for group in dag.equivocations { faults.append(.equivocation(group.map(\.id))) }
     for id in reader.refused.sorted() { faults.append(.refusedRecord(id)) }
     for id in membership.missingBodies where !reader.erasedIDs.contains(id) {
       faults.append(.missingBody(id))
     }
-    var recipients: [UInt32: [Set<Box.PublicKey>]] = [:]
+    // Who can derive the newest epoch key: the recipients of every entry that introduced a
+    // candidate for it, plus devices admitted with that epoch (which were sealed the key
+    // writers use).
+    var introduced: [UInt32: [Set<Box.PublicKey>]] = [:]
+    var admitted: [UInt32: Set<Box.PublicKey>] = [:]
     for entry in order where membership.isValid(entry.id) {
-      guard let control = entry.control, let epoch = Decryptor.epoch(of: control),
-        !control.wraps.isEmpty
-      else { continue }
-      recipients[epoch, default: []].append(Set(control.wraps.map(\.recipient)))
+      switch entry.control {
+      case .genesis(let value)?:
+        introduced[1, default: []].append(Set(value.wraps.map(\.recipient)))
+      case .deviceRemoved(let value)?:
+        introduced[UInt32(value.epoch), default: []].append(Set(value.wraps.map(\.recipient)))
+      case .epochRotated(let value)?:
+        introduced[UInt32(value.epoch), default: []].append(Set(value.wraps.map(\.recipient)))
+      case .deviceAdded(let value)?:
+        admitted[UInt32(value.epoch), default: []].formUnion(value.wraps.map(\.recipient))
+      default: break
+      }
     }
-    newestEpoch = recipients.keys.max() ?? 1
-    newestEpochRecipients =
-      recipients[newestEpoch]?.reduce(into: recipients[newestEpoch]![0]) {
-        $0.formIntersection($1)
-      } ?? []
+    newestEpoch = introduced.keys.max() ?? 1
+    let candidates = introduced[newestEpoch] ?? []
+    newestEpochRecipients = candidates.dropFirst().reduce(into: candidates.first ?? []) {
+      $0.formIntersection($1)
+    }.union(admitted[newestEpoch] ?? [])
     for entry in order {
       guard membership.isValid(entry.id) else { continue }
       if let control = entry.control { applyControl(control, entry) }

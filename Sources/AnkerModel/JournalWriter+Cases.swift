@@ -178,3 +178,25 @@ extension JournalWriter {
     return entries
   }
 }
+
+extension JournalWriter {
+  /// Erases what a shred did not reach: entries of shredded cases written concurrently with
+  /// it (a late note, a concurrent key generation). Admins only; nothing to do returns [].
+  public mutating func completeShreds(
+    state: JournalState, dag: inout DAG, now: UInt64
+  ) throws(ModelError) -> [Entry] {
+    guard !state.shredLeftovers.isEmpty else { return [] }
+    guard state.membership.devices[device.publicKey]?.role == .admin else {
+      throw ModelError(.notAdmin, "only an admin device can erase")
+    }
+    let bodies = state.shredLeftovers.compactMap { dag[$0]?.header.bodyHash }.sorted()
+    var entries = [Entry]()
+    for start in stride(from: 0, to: bodies.count, by: Limits.maxErasures) {
+      let chunk = Array(bodies[start..<min(start + Limits.maxErasures, bodies.count)])
+      let erasure = Control.erasure(
+        Control.Erasure(time: clock.tick(wallClock: now), bodies: chunk))
+      entries.append(try control(erasure, state: state, dag: &dag))
+    }
+    return entries
+  }
+}

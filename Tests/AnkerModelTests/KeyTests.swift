@@ -183,8 +183,19 @@ import Testing
       #expect(state.shreddedCases == [caseID])
       #expect(state.erased.contains(late.id))
       #expect(state.keys.caseKeys.values.allSatisfy { $0.caseID != caseID })
+      #expect(state.shredLeftovers.contains(late.id))
     }
     #expect(replicas[0].state.digest == replicas[1].state.digest)
+    // An admin erases what the shred did not reach.
+    var finisher = replicas[0]
+    let erasures = try finisher.writer.completeShreds(
+      state: finisher.state, dag: &finisher.dag, now: finisher.tick())
+    #expect(erasures.count == 1)
+    #expect(finisher.state.shredLeftovers.isEmpty)
+    #expect(
+      try finisher.writer.completeShreds(
+        state: finisher.state, dag: &finisher.dag, now: finisher.tick()
+      ).isEmpty)
   }
 
   @Test func aMemberLeftOutOfARestrictionCannotKeepWritingOpenly() throws {

@@ -43,7 +43,10 @@ import Testing
     _ = try first.writer.removeDevice(
       removed.key.publicKey, state: first.state, dag: &first.dag, now: first.tick(),
       using: &random)
+    #expect(second.writer.devicesMissingNewestKey(in: second.state).isEmpty)
     var newcomer = try Replica.join(&second, role: .worker, random: &random)
+    // An ordinary admission needs no new epoch.
+    #expect(second.writer.devicesMissingNewestKey(in: second.state).isEmpty)
     newcomer.pull(from: first)
     second.pull(from: first)
     #expect(newcomer.writer.devicesMissingNewestKey(in: newcomer.state) == [newcomer.key.publicKey])
