@@ -44,10 +44,9 @@ extension JournalState {
       else { return }
       var client = clients.removeValue(forKey: clientID) ?? ClientState(id: clientID)
       client.vaultEntries.insert(entry.id)
-      if generation >= client.vaultGeneration {
-        client.vaultGeneration = generation
-        client.vaultRestrictedTo = record[people: .restrictedTo].sorted()
-      }
+      (client.vaultGeneration, client.vaultRestrictedTo) = Self.restriction(
+        after: generation, listing: record[people: .restrictedTo].sorted(),
+        current: (client.vaultGeneration, client.vaultRestrictedTo))
       clients[clientID] = client
     case .identityField:
       guard let clientID = keyCase, key?.isVault == true, let field = record[string: .field],
@@ -68,28 +67,9 @@ extension JournalState {
       // Moved out and back so the case's collections are mutated in place, not copied.
       var state = cases.removeValue(forKey: caseID) ?? CaseState(id: caseID)
       state.entries.insert(entry.id)
-      let listed = record[people: .restrictedTo].sorted()
-      if generation > state.generation {
-        state.generation = generation
-        state.restrictedTo = listed
-      } else if generation == state.generation, !listed.isEmpty {
-        // Concurrent generations: a restriction is never lost to a concurrent open rotation;
-        // two restrictions leave only the people both name.
-        let both = state.restrictedTo.filter(listed.contains)
-        if state.restrictedTo.isEmpty {
-          state.restrictedTo = listed
-        } else if !both.isEmpty {
-          state.restrictedTo = both
-        } else {
-          // No one in common: keep the shorter list (never widen to open).
-          let current = state.restrictedTo
-          let shorter =
-            listed.count != current.count
-            ? listed.count < current.count
-            : listed.lexicographicallyPrecedes(current)
-          state.restrictedTo = shorter ? listed : current
-        }
-      }
+      (state.generation, state.restrictedTo) = Self.restriction(
+        after: generation, listing: record[people: .restrictedTo].sorted(),
+        current: (state.generation, state.restrictedTo))
       cases[caseID] = state
     case .epochLink:
       break
@@ -100,6 +80,25 @@ extension JournalState {
       applyCase(record, entry: entry, author: author, to: &state)
       cases[caseID] = state
     }
+  }
+
+  /// A case's (or vault's) generation and restriction after a key record of `generation`
+  /// listing `listed` (empty: open). Concurrent generations never lose a restriction: two
+  /// restrictions leave the people both name, or, with none in common, the shorter list.
+  static func restriction(
+    after generation: UInt64, listing listed: [PersonID],
+    current: (generation: UInt64, restrictedTo: [PersonID])
+  ) -> (UInt64, [PersonID]) {
+    if generation > current.generation { return (generation, listed) }
+    guard generation == current.generation, !listed.isEmpty else { return current }
+    if current.restrictedTo.isEmpty { return (generation, listed) }
+    let both = current.restrictedTo.filter(listed.contains)
+    if !both.isEmpty { return (generation, both) }
+    let shorter =
+      listed.count != current.restrictedTo.count
+      ? listed.count < current.restrictedTo.count
+      : listed.lexicographicallyPrecedes(current.restrictedTo)
+    return (generation, shorter ? listed : current.restrictedTo)
   }
 
   private func applyCase(

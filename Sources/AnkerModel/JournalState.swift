@@ -153,6 +153,10 @@ public struct JournalState: Sendable {
       let newest = keys.currentKey(of: caseID)?.generation ?? 0
       if newest < caseState.generation { cases[caseID]?.readable = false }
     }
+    for (clientID, client) in clients where client.vaultReadable {
+      let newest = keys.currentKey(of: clientID)?.generation ?? 0
+      if newest < client.vaultGeneration { clients[clientID]?.vaultReadable = false }
+    }
   }
 
   private mutating func applyControl(_ control: Control, _ entry: Entry) {

@@ -124,6 +124,9 @@ extension JournalWriter {
     }
     var entries = [Entry]()
     var vaultKey = state.keys.currentKey(of: client)
+    if let key = vaultKey, key.generation < state.clients[client]?.vaultGeneration ?? 0 {
+      throw ModelError(.noAccess, "this device can no longer open the client's identity vault")
+    }
     if vaultKey == nil {
       guard state.clients[client]?.vaultGeneration == 0 else {
         throw ModelError(.noAccess, "this device cannot open the client's identity vault")

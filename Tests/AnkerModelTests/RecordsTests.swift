@@ -126,3 +126,23 @@ import Testing
     #expect(JournalState.month(951_782_400_000) == "2000-02")  // 2000-02-29
   }
 }
+
+@Suite struct RestrictionMergeTests {
+  @Test func concurrentGenerationsNeverLoseARestriction() {
+    var random = SeededRandom(seed: 40)
+    let a = PersonID(using: &random)
+    let b = PersonID(using: &random)
+    let c = PersonID(using: &random)
+    let restriction = JournalState.restriction
+    // A newer generation replaces; the same generation narrows, in either order.
+    #expect(restriction(2, [], (1, [a])) == (2, []))
+    #expect(restriction(2, [a], (2, [])) == (2, [a]))
+    #expect(restriction(2, [], (2, [a])) == (2, [a]))
+    let ab = [a, b].sorted()
+    let bc = [b, c].sorted()
+    #expect(restriction(2, ab, (2, bc)) == (2, [b]))
+    #expect(restriction(2, bc, (2, ab)) == (2, [b]))
+    #expect(restriction(1, [a], (2, [])) == (2, []))  // an older generation changes nothing
+    #expect(restriction(2, [c], (2, ab)).1 == [c])  // nobody in common: the shorter list
+  }
+}
