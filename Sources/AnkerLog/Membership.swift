@@ -112,6 +112,10 @@ public struct Membership: Sendable {
   }
 
   public func status(of id: EntryID) -> Status? { statuses[id] }
+
+  /// Counts a sealed entry just placed after every other by an active device (its own
+  /// write): what a full evaluation would decide, without one. The caller guarantees both.
+  package mutating func admitAppended(_ id: EntryID) { statuses[id] = .valid }
   public func isValid(_ id: EntryID) -> Bool { statuses[id] == .valid }
 
   /// Devices that may write now (admitted, not removed, not waiting on a time lock).

@@ -137,6 +137,21 @@ public struct Consent: Hashable, Sendable {
 }
 
 /// One case as this reader sees it.
+/// A second person's approval that `approvedFor` may export the case's protected fields
+/// (address, safe contact, safety plan), until `expiry` (ms).
+public struct ExportApproval: Hashable, Sendable {
+  public let entry: EntryID
+  public let approvedBy: PersonID?
+  public let approvedFor: PersonID
+  public let expiry: UInt64
+  public let time: Timestamp
+
+  /// Valid for `person` at `now` when someone else approved it and it has not expired.
+  public func allows(_ person: PersonID, at now: UInt64) -> Bool {
+    approvedFor == person && approvedBy != nil && approvedBy != person && now < expiry
+  }
+}
+
 public struct CaseState: Hashable, Sendable {
   public let id: CaseID
   /// Whether this reader holds the case's key.
@@ -154,6 +169,8 @@ public struct CaseState: Hashable, Sendable {
   public internal(set) var risks: [EntryID: RiskAssessment] = [:]
   public internal(set) var safetyPlans: [EntryID: SafetyPlanVersion] = [:]
   public internal(set) var consents: [EntryID: Consent] = [:]
+  /// Second persons' approvals to export the protected fields.
+  public internal(set) var exportApprovals: [EntryID: ExportApproval] = [:]
   /// Every entry that belongs to the case (content and key records): what a shred erases.
   public internal(set) var entries: Set<EntryID> = []
 

@@ -9,7 +9,7 @@ extension JournalState {
     let author = person(of: entry.author)
     // Journal-level records count only under the epoch key; case records only under a case key.
     let journalLevel: Set<RecordKind> = [
-      .person, .clientCreated, .clientField, .caseKey, .epochLink, .caseShredded,
+      .person, .clientCreated, .clientField, .caseKey, .epochLink, .caseShredded, .readAudit,
     ]
     guard journalLevel.contains(record.kind) == (key == nil) else { return }
     switch record.kind {
@@ -60,6 +60,8 @@ extension JournalState {
       clients[clientID] = client
     case .caseShredded:
       break
+    case .readAudit:
+      applyReadAudit(record, entry: entry, author: author)
     case .caseKey:
       guard let caseID = record[id: .caseID], let generation = record[number: .generation],
         !shreddedCases.contains(caseID)
@@ -188,6 +190,13 @@ extension JournalState {
     case .consentRevoked:
       guard let target = record[digest: .consent], state.consents[target] != nil else { return }
       state.consents[target]!.revokedBy.append(entry.id)
+    case .exportApproval:
+      guard let person = record[person: .person], let expiry = record[number: .expiry] else {
+        return
+      }
+      state.exportApprovals[entry.id] = ExportApproval(
+        entry: entry.id, approvedBy: author, approvedFor: person, expiry: expiry,
+        time: record.time)
     default:
       break  // A kind this version does not know: kept in the log, ignored here.
     }

@@ -36,6 +36,12 @@ extension JournalState {
     out.list(logFaults.map(\.canonical).sorted { $0.lexicographicallyPrecedes($1) }) {
       $0.bytes($1)
     }
+    out.list(readAudit) { out, read in
+      out.digest(read.entry)
+      out.optionalPerson(read.person)
+      out.bytes(read.caseID.bytes)
+      out.number(read.time)
+    }
     out.list(unreadable.sorted()) { $0.digest($1) }
     out.list(erased.sorted()) { $0.digest($1) }
     return BLAKE2b.hash256(out.writer.bytes)
@@ -145,6 +151,13 @@ struct CanonicalWriter {
       out.number(UInt64(consent.form.rawValue))
       out.number(consent.expiry ?? 0)
       out.list(consent.revokedBy.sorted()) { $0.digest($1) }
+    }
+    list(state.exportApprovals.keys.sorted()) { out, id in
+      let approval = state.exportApprovals[id]!
+      out.digest(id)
+      out.optionalPerson(approval.approvedBy)
+      out.bytes(approval.approvedFor.bytes)
+      out.number(approval.expiry)
     }
     list(state.entries.sorted()) { $0.digest($1) }
   }

@@ -69,10 +69,21 @@ public struct JournalState: Sendable {
   public internal(set) var position: [EntryID: Int] = [:]
   /// The keys recovered; not part of the digest.
   public internal(set) var keys = KeyRing()
-  public let membership: Membership
+  /// Reads recorded by read-audit entries this reader can open (admins and the recovery
+  /// key), in causal order.
+  public internal(set) var readAudit: [ReadEvent] = []
+  /// The reader's X25519 keys, which open read audits.
+  let readers: [Box.PrivateKey]
+  public internal(set) var membership: Membership
+  /// Every placed entry's id in causal order.
+  var orderIDs: [EntryID] = []
   /// BLAKE2b-256 over the ids of every placed entry in causal order: equal on every device
   /// with the same entries, whatever its keys.
-  public let logDigest: Digest256
+  public var logDigest: Digest256 {
+    var hasher = BLAKE2b.Hasher()
+    for id in orderIDs { hasher.update(id.bytes) }
+    return hasher.finalize().withUnsafeBytes { Digest256(unsafeBytes: $0) }
+  }
 
   /// The person behind a device key.
   public func person(of device: Signing.PublicKey) -> PersonID? {
@@ -85,11 +96,10 @@ public struct JournalState: Sendable {
     dag: DAG, readers: [Box.PrivateKey], now: UInt64, firstSeen: [EntryID: UInt64] = [:]
   ) {
     membership = Membership(dag: dag, now: now, firstSeen: firstSeen)
+    self.readers = readers
     let order = dag.causalOrder
     for (index, entry) in order.enumerated() { position[entry.id] = index }
-    var hasher = BLAKE2b.Hasher()
-    for entry in order { hasher.update(entry.id.bytes) }
-    logDigest = hasher.finalize().withUnsafeBytes { Digest256(unsafeBytes: $0) }
+    orderIDs = order.map(\.id)
     var reader = Decryptor(order: order, membership: membership, readers: readers)
     reader.run()
     keys = reader.keys

@@ -109,6 +109,12 @@ public struct RecordKind: Hashable, Sendable, Comparable {
   public static let resolve = RecordKind(rawValue: 31)
   /// Under the epoch key: this case was crypto-shredded; forget its keys, whatever arrives.
   public static let caseShredded = RecordKind(rawValue: 32)
+  /// Under the case key: a second person approves exporting the case's protected fields
+  /// for one named person, until an expiry.
+  public static let exportApproval = RecordKind(rawValue: 33)
+  /// Under the epoch key: which cases this device opened and when, sealed again to the admin
+  /// devices and the recovery key only (DESIGN rule 12).
+  public static let readAudit = RecordKind(rawValue: 34)
 }
 
 /// A field tag. One number per meaning across all kinds.
@@ -164,4 +170,6 @@ public struct Tag: Hashable, Sendable, Comparable {
   public static let late = Tag(rawValue: 43)
   /// On a safety plan: it resolves concurrent versions (it may replace several).
   public static let resolution = Tag(rawValue: 44)
+  /// On a read audit: nonce ‖ XChaCha20-Poly1305(audit key, the reads).
+  public static let payload = Tag(rawValue: 45)
 }

@@ -1,0 +1,190 @@
+public import AnkerCrypto
+public import AnkerLog
+public import AnkerModel
+public import AnkerStore
+
+/// What a new laptop hands an admin to be added: its public keys, and a fingerprint both
+/// screens show so the two people can compare it out loud.
+public struct DeviceRequest: Hashable, Sendable {
+  public let device: Signing.PublicKey
+  public let box: Box.PublicKey
+
+  public init(device: Signing.PublicKey, box: Box.PublicKey) {
+    self.device = device
+    self.box = box
+  }
+
+  public var fingerprint: String { Fingerprint.of(device.bytes + box.bytes) }
+}
+
+extension Journal {
+  /// A new laptop's store, unlocked but empty: new keys under `passphrase`. Give the request
+  /// to an admin; `join` then takes the journal the admin's device hands back. Also the way
+  /// back after duress or panic (a wiped store is reused).
+  public static func prepareDevice(
+    at directory: String, passphrase: SecureBytes, options: Options = Options()
+  ) throws(JournalError) -> (journal: Journal, request: DeviceRequest) {
+    var random = SystemRandom()
+    let secrets = DeviceSecrets(using: &random)
+    let store: Store
+    do {
+      store = try Store.create(
+        at: directory, secrets: secrets, passphrase: passphrase,
+        parameters: options.passphraseCost.parameters(), clock: options.clock)
+    } catch { throw JournalError(error) }
+    let journal = Journal(store: store, options: options)
+    try journal.withNewSession(secrets) { _ throws(JournalError) in }
+    return (
+      journal, DeviceRequest(device: secrets.signing.publicKey, box: secrets.box.publicKey)
+    )
+  }
+
+  /// The people of the journal, with their names as this device reads them.
+  public func people() throws(JournalError) -> [(id: PersonID, name: String?, isAdmin: Bool)] {
+    try state.people.values.sorted { $0.id < $1.id }.map {
+      ($0.id, $0.name.shown?.value, $0.isAdmin)
+    }
+  }
+
+  /// Admits a device (admins only) for `person`, or for a new person named `name`.
+  @discardableResult
+  public func addDevice(
+    _ request: DeviceRequest, role: Role, person: PersonID? = nil, name: String? = nil
+  ) throws(JournalError) -> PersonID {
+    try write { writer, state, dag, random, now throws(ModelError) in
+      let who = person ?? PersonID(using: &random)
+      var entries = [
+        try writer.addDevice(
+          request.device, box: request.box, person: who, role: role, state: state, dag: &dag,
+          now: now)
+      ]
+      if let name {
+        // The new person's name, sealed under the epoch key; the state the writer sees does
+        // not know the device yet, which a name does not need.
+        entries.append(
+          try writer.namePerson(who, name: name, state: state, dag: &dag, now: now, using: &random))
+      }
+      return (who, entries)
+    }
+  }
+
+  /// Names (or renames) a person.
+  public func namePerson(_ person: PersonID, name: String) throws(JournalError) {
+    try single { writer, state, dag, random, now throws(ModelError) in
+      try writer.namePerson(person, name: name, state: state, dag: &dag, now: now, using: &random)
+    }
+  }
+
+  /// Removes a device (admins): a new epoch and a new generation of every case key it could
+  /// read, so it reads nothing written after.
+  public func removeDevice(_ device: Signing.PublicKey) throws(JournalError) {
+    try write { writer, state, dag, random, now throws(ModelError) in
+      ((), try writer.removeDevice(device, state: state, dag: &dag, now: now, using: &random))
+    }
+  }
+
+  /// Every stored entry, length-prefixed (u32 big-endian ‖ entry): what a device hands a
+  /// joining one until the relay does it (and what a backup holds). Ciphertext only.
+  public func exportLog() throws(JournalError) -> [UInt8] {
+    try withSession { _ throws(JournalError) in
+      let stored: [StoredEntry]
+      do { stored = try store.entries() } catch { throw JournalError(error) }
+      var out = [UInt8]()
+      for item in stored {
+        let bytes = item.entry.encoded
+        withUnsafeBytes(of: UInt32(bytes.count).bigEndian) { out += $0 }
+        out += bytes
+      }
+      return out
+    }
+  }
+
+  /// Takes the journal an admin's device handed over (`exportLog`): it must start with the
+  /// genesis `genesis` (the joining laptop refuses any other, DESIGN rule 6), verify, and
+  /// admit this device.
+  public func join(log: [UInt8], genesis: EntryID) throws(JournalError) {
+    let entries = try Self.decodeLog(log)
+    guard let first = entries.first, first.id == genesis else {
+      throw JournalError(.invalidLog, "the journal handed over is not the one invited to")
+    }
+    let report = ChainVerification.verify(entries)
+    guard report.isComplete else {
+      throw JournalError(.invalidLog, "entries of the journal handed over do not verify")
+    }
+    var dag: DAG
+    do {
+      dag = try DAG(genesis: first)
+      for entry in entries.dropFirst() { try dag.insert(entry) }
+    } catch {
+      throw JournalError(.invalidLog, "the journal handed over does not fit together")
+    }
+    try withSession { session throws(JournalError) in
+      let membership = Membership(dag: dag, now: options.clock())
+      guard let me = membership.devices[session.secrets.signing.publicKey], !me.isRemoved else {
+        throw JournalError(
+          .notEnrolled, "this device is not admitted in the journal handed over: ask an admin")
+      }
+      do { try store.append(entries, outbox: false, seen: options.clock()) } catch {
+        throw JournalError(error)
+      }
+      try load(session)
+    }
+  }
+
+  /// Takes in entries another device of this journal handed over (`exportLog`, a backup):
+  /// they are verified (one signature per author chain), placed, stored, and the state is
+  /// evaluated again. Returns how many were new. Entries that do not verify or fit are
+  /// refused as a whole, and nothing is stored.
+  @discardableResult
+  public func importLog(_ log: [UInt8]) throws(JournalError) -> Int {
+    let entries = try Self.decodeLog(log)
+    let report = ChainVerification.verify(entries)
+    guard report.isComplete else {
+      throw JournalError(.invalidLog, "entries handed over do not verify")
+    }
+    return try withSession { session throws(JournalError) -> Int in
+      guard var dag = session.dag else {
+        throw JournalError(.notEnrolled, "this laptop is not a member of a journal yet")
+      }
+      var fresh = [Entry]()
+      for entry in entries where !dag.contains(entry.id) {
+        do { try dag.insert(entry) } catch let error as LogError {
+          throw JournalError(.invalidLog, "an entry handed over does not fit (\(error.code))")
+        } catch {
+          throw JournalError(.invalidLog, "an entry handed over does not fit")
+        }
+        fresh.append(entry)
+      }
+      guard dag.waitingIDs.isEmpty else {
+        throw JournalError(.invalidLog, "entries handed over miss earlier entries")
+      }
+      guard !fresh.isEmpty else { return 0 }
+      do { try store.append(fresh, outbox: false, seen: options.clock()) } catch {
+        throw JournalError(error)
+      }
+      try load(session)
+      try eraseShreddedBodies()
+      return fresh.count
+    }
+  }
+
+  static func decodeLog(_ log: [UInt8]) throws(JournalError) -> [Entry] {
+    var entries = [Entry]()
+    var offset = 0
+    while offset < log.count {
+      guard offset + 4 <= log.count else {
+        throw JournalError(.invalidLog, "the log is truncated")
+      }
+      let count = Int(log[offset..<offset + 4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+      offset += 4
+      guard count <= log.count - offset else {
+        throw JournalError(.invalidLog, "the log is truncated")
+      }
+      do { entries.append(try Entry(decoding: Array(log[offset..<offset + count]))) } catch {
+        throw JournalError(.invalidLog, "an entry of the log is malformed (\(error.code))")
+      }
+      offset += count
+    }
+    return entries
+  }
+}
