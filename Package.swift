@@ -53,7 +53,7 @@ let package = Package(
     .testTarget(
       name: "AnkerTests",
       dependencies: ["Anker", "AnkerStore", "AnkerModel", "AnkerLog", "AnkerCrypto"],
-      resources: [.copy("Fixtures")]),
+      exclude: ["Fixtures"]),
   ],
   swiftLanguageModes: [.v6]
 )
