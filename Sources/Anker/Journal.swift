@@ -65,6 +65,8 @@ public final class Journal: @unchecked Sendable {
     var state: JournalState?
     var writer: JournalWriter
     var random = SystemRandom()
+    /// When this device first saw each recovery enrolment (their time locks count from it).
+    var firstSeen: [EntryID: UInt64] = [:]
 
     init(secrets: DeviceSecrets, dag: DAG?, state: JournalState?, writer: JournalWriter) {
       self.secrets = secrets
@@ -262,10 +264,8 @@ public final class Journal: @unchecked Sendable {
     session.state = JournalState(
       dag: dag, readers: [session.secrets.box], now: options.clock(), firstSeen: firstSeen)
     session.dag = dag
-    self.firstSeen = firstSeen
+    session.firstSeen = firstSeen
   }
-
-  nonisolated(unsafe) var firstSeen: [EntryID: UInt64] = [:]
 
   /// Runs a write: the writer places entries in the DAG; they are committed to the store
   /// (one `synchronous=FULL` transaction) before the state takes them in. If anything fails
@@ -306,7 +306,7 @@ public final class Journal: @unchecked Sendable {
     }
     if !incremental {
       session.state = JournalState(
-        dag: dag, readers: [session.secrets.box], now: now, firstSeen: firstSeen)
+        dag: dag, readers: [session.secrets.box], now: now, firstSeen: session.firstSeen)
     }
     return entries
   }

@@ -273,16 +273,6 @@ struct Decryptor {
     {
       return try? AEAD.Key(secret)
     }
-    let sealed = record.fields[.sealed] ?? []
-    let size = 32 + KeyWrap.sealedCount
-    guard sealed.count % size == 0 else { return nil }
-    for start in stride(from: 0, to: sealed.count, by: size) {
-      guard let recipient = Box.PublicKey(sealed[start..<start + 32]),
-        let reader = readers.first(where: { $0.publicKey == recipient }),
-        let secret = try? Box.open(Array(sealed[start + 32..<start + size]), with: reader)
-      else { continue }
-      return try? AEAD.Key(secret)
-    }
-    return nil
+    return JournalState.openSealedKey(record.fields[.sealed] ?? [], readers: readers)
   }
 }

@@ -71,6 +71,7 @@ final class SQLiteDatabase {
   }
 
   var changes: Int { Int(sqlite3_changes(handle)) }
+  var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
   func failure(_ status: Int32, _ message: String) -> StoreError {
     Self.error(handle.map { sqlite3_extended_errcode($0) } ?? status, message)

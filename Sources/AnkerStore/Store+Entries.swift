@@ -27,11 +27,11 @@ extension Store {
     }
     try db.transaction { () throws(StoreError) in
       let insert = try db.statement("INSERT OR IGNORE INTO entry (id, sealed) VALUES (?, ?)")
-      let queue = try db.statement(
-        "INSERT OR IGNORE INTO outbox (seq) SELECT seq FROM entry WHERE id = ?")
+      let queue = try db.statement("INSERT OR IGNORE INTO outbox (seq) VALUES (?)")
       for row in rows {
         try insert.bind(1, row.id).bind(2, row.sealed).run()
-        if outbox { try queue.bind(1, row.id).run() }
+        // A known id inserts nothing: it is neither stored again nor queued again.
+        if outbox, db.changes == 1 { try queue.bind(1, db.lastInsertRowID).run() }
       }
     }
   }

@@ -8,7 +8,7 @@ import AnkerLog
 #endif
 
 /// Benchmarks that print their ratio to the raw libsodium cost of the same work, measured in
-/// the same run. Build in release: `swift run -c release anker-bench log [ENTRIES]`.
+/// the same run. Build in release: `swift run -c release anker-bench log|model|store [ENTRIES]`.
 @main
 struct Benchmarks {
   static func main() {
@@ -20,8 +20,12 @@ struct Benchmarks {
     case "model":
       let count = arguments.dropFirst().first.flatMap(Int.init) ?? 100_000
       ModelBenchmark(entries: count, devices: 20, cases: 200).run()
+    case "store":
+      let count = arguments.dropFirst().first.flatMap(Int.init) ?? 100_000
+      let appends = arguments.dropFirst(2).first.flatMap(Int.init) ?? 2000
+      StoreBenchmark(appends: appends, journalEntries: count).run()
     default:
-      print("usage: anker-bench log|model [ENTRIES]")
+      print("usage: anker-bench log|model|store [ENTRIES] [APPENDS]")
       exit(2)
     }
   }
