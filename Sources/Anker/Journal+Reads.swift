@@ -6,14 +6,15 @@ import Foundation
 /// Reads. Listing and searching show what a worker needs to find a case; opening one (or
 /// exporting it) is recorded in the read audit.
 extension Journal {
-  /// The journal as this device sees it now (every query of `JournalState`).
+  /// The journal as this device sees it now (every query of `JournalState`), without its
+  /// keys: a copy a caller keeps holds no key after `lock`.
   public var state: JournalState {
     get throws(JournalError) {
       try withSession { session throws(JournalError) in
         guard let state = session.state else {
           throw JournalError(.notEnrolled, "this laptop is not a member of a journal yet")
         }
-        return state
+        return state.withoutKeys()
       }
     }
   }

@@ -73,7 +73,16 @@ public struct JournalState: Sendable {
   /// key), in causal order.
   public internal(set) var readAudit: [ReadEvent] = []
   /// The reader's X25519 keys, which open read audits.
-  let readers: [Box.PrivateKey]
+  private(set) var readers: [Box.PrivateKey]
+
+  /// This state without any key (recovered keys and the reader's own): what a library hands
+  /// its callers, so that no key outlives a lock in a copy the caller kept.
+  package func withoutKeys() -> JournalState {
+    var copy = self
+    copy.keys = KeyRing()
+    copy.readers = []
+    return copy
+  }
   public internal(set) var membership: Membership
   /// Every placed entry's id in causal order.
   var orderIDs: [EntryID] = []

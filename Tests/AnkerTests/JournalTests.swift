@@ -1,10 +1,11 @@
-import Anker
 import AnkerCrypto
 import AnkerLog
 import AnkerModel
 import AnkerStore
 import Foundation
 import Testing
+
+@testable import Anker
 
 @Suite struct JournalTests {
   @Test func writesSurviveLockAndReopen() throws {
@@ -88,14 +89,19 @@ import Testing
     }
     _ = try journal.openCase(cases[0])
     try journal.flushReadAudit()
-    let incremental = try journal.state
+    let incremental = try #require(journal.session?.state)
     journal.lock()
     try journal.unlock(passphrase: passphrase("pw"))
-    let rebuilt = try journal.state
+    let rebuilt = try #require(journal.session?.state)
     #expect(incremental.digest == rebuilt.digest)
     #expect(incremental.logDigest == rebuilt.logDigest)
     #expect(incremental.keys.caseKeys.count == rebuilt.keys.caseKeys.count)
+    #expect(incremental.keys.caseKeys.count == cases.count)
     #expect(rebuilt.readAudit.count == 1)
+    // What callers get holds no key.
+    #expect(try journal.state.keys.caseKeys.isEmpty)
+    #expect(try journal.state.keys.epochs.isEmpty)
+    #expect(try journal.state.digest == rebuilt.digest)
   }
 
   @Test func wrongPassphraseChangesNothingAndSlowsDown() throws {
