@@ -51,7 +51,7 @@ extension Journal {
   public func addDevice(
     _ request: DeviceRequest, role: Role, person: PersonID? = nil, name: String? = nil
   ) throws(JournalError) -> PersonID {
-    try write { writer, state, dag, random, now throws(ModelError) in
+    try write(needsFullLog: true) { writer, state, dag, random, now throws(ModelError) in
       let who = person ?? PersonID(using: &random)
       var entries = [
         try writer.addDevice(
@@ -78,7 +78,7 @@ extension Journal {
   /// Removes a device (admins): a new epoch and a new generation of every case key it could
   /// read, so it reads nothing written after.
   public func removeDevice(_ device: Signing.PublicKey) throws(JournalError) {
-    try write { writer, state, dag, random, now throws(ModelError) in
+    try write(needsFullLog: true) { writer, state, dag, random, now throws(ModelError) in
       ((), try writer.removeDevice(device, state: state, dag: &dag, now: now, using: &random))
     }
   }
@@ -127,7 +127,7 @@ extension Journal {
       do { try store.append(entries, outbox: false, seen: options.clock()) } catch {
         throw JournalError(error)
       }
-      try load(session)
+      try loadFully(session)
     }
   }
 
@@ -143,6 +143,7 @@ extension Journal {
       throw JournalError(.invalidLog, "entries handed over do not verify")
     }
     return try withSession { session throws(JournalError) -> Int in
+      try ensureFullLog(session)
       guard var dag = session.dag else {
         throw JournalError(.notEnrolled, "this laptop is not a member of a journal yet")
       }
@@ -162,7 +163,7 @@ extension Journal {
       do { try store.append(fresh, outbox: false, seen: options.clock()) } catch {
         throw JournalError(error)
       }
-      try load(session)
+      try loadFully(session)
       try eraseShreddedBodies()
       return fresh.count
     }

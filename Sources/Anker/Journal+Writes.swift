@@ -24,7 +24,7 @@ extension Journal {
   public func setIdentity(
     _ field: String, to value: String, of client: ClientID, restrictedTo: [PersonID] = []
   ) throws(JournalError) {
-    try write { writer, state, dag, random, now throws(ModelError) in
+    try write(needsFullLog: true) { writer, state, dag, random, now throws(ModelError) in
       let entries = try writer.setIdentity(
         field, to: value, of: client, restrictedTo: restrictedTo, state: state, dag: &dag,
         now: now, using: &random)
@@ -37,7 +37,8 @@ extension Journal {
   public func createCase(
     type: CaseType, client: ClientID? = nil, restrictedTo: [PersonID] = []
   ) throws(JournalError) -> CaseID {
-    try write { writer, state, dag, random, now throws(ModelError) in
+    try write(needsFullLog: !restrictedTo.isEmpty) {
+      writer, state, dag, random, now throws(ModelError) in
       let (id, entries) = try writer.createCase(
         type: type, client: client, restrictedTo: restrictedTo, state: state, dag: &dag,
         now: now, using: &random)
@@ -177,7 +178,7 @@ extension Journal {
 
   /// Restricts a case to `people` (a new key generation sealed only to their devices).
   public func restrict(_ caseID: CaseID, to people: [PersonID]) throws(JournalError) {
-    try single { writer, state, dag, random, now throws(ModelError) in
+    try single(needsFullLog: true) { writer, state, dag, random, now throws(ModelError) in
       try writer.restrict(caseID, to: people, state: state, dag: &dag, now: now, using: &random)
     }
   }
@@ -185,7 +186,7 @@ extension Journal {
   /// Crypto-shreds a case (admins): its bodies and key wraps are erased here at once, and
   /// on every device and the relay as they sync.
   public func shred(_ caseID: CaseID) throws(JournalError) {
-    try write { writer, state, dag, random, now throws(ModelError) in
+    try write(needsFullLog: true) { writer, state, dag, random, now throws(ModelError) in
       ((), try writer.shred(caseID, state: state, dag: &dag, now: now, using: &random))
     }
     try eraseShreddedBodies()
@@ -205,13 +206,15 @@ extension Journal {
   // MARK: - Plumbing
 
   func write<R>(
+    needsFullLog: Bool = false,
     _ body: (
       inout JournalWriter, JournalState, inout DAG, inout SystemRandom, UInt64
     ) throws(ModelError) -> (R, [Entry])
   ) throws(JournalError) -> R {
     try withSession { session throws(JournalError) -> R in
       var result: R?
-      _ = try commit(session) { writer, state, dag, random, now throws(ModelError) in
+      _ = try commit(session, needsFullLog: needsFullLog) {
+        writer, state, dag, random, now throws(ModelError) in
         let (value, entries) = try body(&writer, state, &dag, &random, now)
         result = value
         return entries
@@ -222,11 +225,12 @@ extension Journal {
 
   @discardableResult
   func single(
+    needsFullLog: Bool = false,
     _ body: (
       inout JournalWriter, JournalState, inout DAG, inout SystemRandom, UInt64
     ) throws(ModelError) -> Entry
   ) throws(JournalError) -> EntryID {
-    try write { writer, state, dag, random, now throws(ModelError) in
+    try write(needsFullLog: needsFullLog) { writer, state, dag, random, now throws(ModelError) in
       let entry = try body(&writer, state, &dag, &random, now)
       return (entry.id, [entry])
     }
@@ -235,13 +239,14 @@ extension Journal {
   /// Drops from the store the bodies the state says are erased (a shred, here or synced).
   func eraseShreddedBodies() throws(JournalError) {
     try withSession { session throws(JournalError) in
+      try ensureFullLog(session)
       guard let state = session.state, let dag = session.dag else { return }
       let erased = state.erased.compactMap { id in dag[id].flatMap { $0.body == nil ? nil : $0 } }
       guard !erased.isEmpty else { return }
       do { try store.detachBodies(erased, seen: options.clock()) } catch {
         throw JournalError(error)
       }
-      try load(session)
+      try loadFully(session)
     }
   }
 }

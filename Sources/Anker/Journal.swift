@@ -67,6 +67,11 @@ public final class Journal: @unchecked Sendable {
     var random = SystemRandom()
     /// When this device first saw each recovery enrolment (their time locks count from it).
     var firstSeen: [EntryID: UInt64] = [:]
+    /// True when `dag` is the frontier a snapshot gave: enough for this device's own content
+    /// writes; anything else loads the whole log first (`loadFully`).
+    var dagIsPartial = false
+    /// True while the stored snapshot is this state (nothing to write at lock).
+    var snapshotIsCurrent = false
 
     init(secrets: DeviceSecrets, dag: DAG?, state: JournalState?, writer: JournalWriter) {
       self.secrets = secrets
@@ -177,6 +182,7 @@ public final class Journal: @unchecked Sendable {
   }
 
   private func lockNow() {
+    if let session { try? saveSnapshot(session) }
     session = nil
     store.lock()
     idleTimer?.cancel()
@@ -226,9 +232,23 @@ public final class Journal: @unchecked Sendable {
 
   // MARK: - Sessions
 
+  /// Loads the journal: from the stored snapshot when it is there and current (plus this
+  /// device's own entries stored after it), else from every entry.
+  func load(_ session: Session) throws(JournalError) {
+    if (try? loadFromSnapshot(session)) == true { return }
+    try loadFully(session)
+  }
+
+  /// Loads the whole log when the session holds only a snapshot's frontier.
+  func ensureFullLog(_ session: Session) throws(JournalError) {
+    if session.dagIsPartial { try loadFully(session) }
+  }
+
   /// Loads every stored entry into the DAG and evaluates the state. Locally stored entries
   /// were authenticated before they were stored, and the local key authenticates them now.
-  func load(_ session: Session) throws(JournalError) {
+  func loadFully(_ session: Session) throws(JournalError) {
+    session.dagIsPartial = false
+    session.snapshotIsCurrent = false
     let stored: [StoredEntry]
     do { stored = try store.entries() } catch { throw JournalError(error) }
     guard let first = stored.first?.entry else {
@@ -272,11 +292,12 @@ public final class Journal: @unchecked Sendable {
   /// after an entry was placed, the session reloads from the store, so an entry that was
   /// not stored is never built upon (its sequence number is reused, never forked).
   func commit(
-    _ session: Session,
+    _ session: Session, needsFullLog: Bool = false,
     _ body: (
       inout JournalWriter, JournalState, inout DAG, inout SystemRandom, UInt64
     ) throws(ModelError) -> [Entry]
   ) throws(JournalError) -> [Entry] {
+    if needsFullLog { try ensureFullLog(session) }
     guard var dag = session.dag, let state = session.state else {
       throw JournalError(.notEnrolled, "this laptop is not a member of a journal yet")
     }
@@ -300,19 +321,24 @@ public final class Journal: @unchecked Sendable {
       throw JournalError(error)
     }
     session.dag = dag
+    session.snapshotIsCurrent = false
     var incremental = true
     for entry in entries where incremental {
       incremental = session.state!.applyAppended(entry)
     }
     if !incremental {
-      session.state = JournalState(
-        dag: dag, readers: [session.secrets.box], now: now, firstSeen: session.firstSeen)
+      if session.dagIsPartial {
+        try loadFully(session)
+      } else {
+        session.state = JournalState(
+          dag: dag, readers: [session.secrets.box], now: now, firstSeen: session.firstSeen)
+      }
     }
     return entries
   }
 
   private func reload(_ session: Session) throws(JournalError) {
-    try load(session)
+    try loadFully(session)
   }
 
   /// Runs `body` with the unlocked session, under the lock; resets the idle timer.

@@ -80,6 +80,35 @@ public enum AEAD {
     return result
   }
 
+  /// Decrypts `buffer` (ciphertext ‖ tag) in place: on success the plaintext is its first
+  /// `buffer.count - tagCount` bytes and that count is returned. On any failure nothing of
+  /// the plaintext remains (the buffer is zeroed) and `authenticationFailed` is thrown. For
+  /// large payloads (a state snapshot), where a second buffer of the same size costs more
+  /// than the decryption; disjoint buffers may be opened on several threads at once.
+  public static func openInPlace(
+    _ buffer: UnsafeMutableRawBufferPointer, key: Key, nonce: [UInt8],
+    associatedData: [UInt8] = []
+  ) throws(CryptoError) -> Int {
+    Sodium.ensureReady()
+    guard nonce.count == nonceCount, buffer.count >= tagCount, let base = buffer.baseAddress
+    else { throw CryptoError.authenticationFailed }
+    let bytes = base.assumingMemoryBound(to: UInt8.self)
+    var written: UInt64 = 0
+    // libsodium checks the tag over the ciphertext before it decrypts, so the output may
+    // overlap the input exactly.
+    let status = key.secret.withUnsafeBytes { keyBytes in
+      crypto_aead_xchacha20poly1305_ietf_decrypt(
+        bytes, &written, nil, bytes, UInt64(buffer.count), associatedData,
+        UInt64(associatedData.count), nonce,
+        keyBytes.baseAddress!.assumingMemoryBound(to: UInt8.self))
+    }
+    guard status == 0 else {
+      sodium_memzero(base, buffer.count)
+      throw CryptoError.authenticationFailed
+    }
+    return Int(written)
+  }
+
   /// Encrypts secret bytes (a key being wrapped).
   public static func seal(
     secret: SecureBytes, key: Key, nonce: [UInt8], associatedData: [UInt8] = []

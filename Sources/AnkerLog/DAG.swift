@@ -20,6 +20,9 @@ public struct DAG: Sendable {
   private var bySlot: [Slot: [EntryID]] = [:]
   /// Entries that waited for parents and, once those arrived, did not fit.
   public private(set) var rejected: [EntryID: LogError] = [:]
+  /// True for a frontier DAG (`init(frontier:heads:)`): it places a device's next entries
+  /// but holds too little to evaluate membership or the state.
+  public private(set) var isPartial = false
 
   struct Slot: Hashable, Sendable {
     let author: Signing.PublicKey
@@ -34,6 +37,37 @@ public struct DAG: Sendable {
     journal = genesis.header.journal
     genesisID = genesis.id
     place(genesis)
+  }
+
+  /// A DAG of only the genesis, the heads and a device's newest entry (bodies may be
+  /// detached): what that device needs to place its next entries, which cite only the heads
+  /// and follow its own newest. Everything else (membership, causal order, imports) needs
+  /// the whole DAG.
+  package init(frontier entries: [Entry], heads: [EntryID]) throws(LogError) {
+    guard let genesis = entries.first else {
+      throw LogError(.invalidGenesis, "a frontier starts with the genesis")
+    }
+    try self.init(genesis: genesis)
+    for entry in entries.dropFirst() where nodes[entry.id] == nil {
+      guard entry.header.journal == journal else {
+        throw LogError(.wrongJournal, "a frontier entry belongs to another journal")
+      }
+      place(entry)
+    }
+    guard heads.allSatisfy({ nodes[$0] != nil }) else {
+      throw LogError(.invalidGenesis, "a frontier lacks one of its heads")
+    }
+    headSet = Set(heads)
+    isPartial = true
+  }
+
+  /// The entries `init(frontier:heads:)` needs for a device whose newest entry is `own`:
+  /// the genesis, the heads and `own`, bodies detached except the genesis's.
+  package func frontier(own: EntryID?) -> [Entry] {
+    var ids = headSet
+    if let own { ids.insert(own) }
+    ids.remove(genesisID)
+    return [genesis] + ids.sorted().compactMap { nodes[$0]?.detachingBody() }
   }
 
   /// What an insertion did.

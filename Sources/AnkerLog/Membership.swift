@@ -52,22 +52,22 @@ public struct Membership: Sendable {
     public var isVetoed: Bool { !vetoedBy.isEmpty }
   }
 
-  public private(set) var statuses: [EntryID: Status] = [:]
+  public internal(set) var statuses: [EntryID: Status] = [:]
   /// Every admitted device, removed ones included.
-  public private(set) var devices: [Signing.PublicKey: Device] = [:]
-  public private(set) var enrolments: [EntryID: Enrolment] = [:]
+  public internal(set) var devices: [Signing.PublicKey: Device] = [:]
+  public internal(set) var enrolments: [EntryID: Enrolment] = [:]
   /// The recovery key in force: the genesis one, or the newest replacement's.
-  public private(set) var recoveryBox: Box.PublicKey
-  public private(set) var recoveryAuthority: Signing.PublicKey
+  public internal(set) var recoveryBox: Box.PublicKey
+  public internal(set) var recoveryAuthority: Signing.PublicKey
   public let recoveryDelaySeconds: UInt64
   /// Recovery enrolments wait at least this long whatever the genesis says (one hour).
   public static let minimumRecoveryDelaySeconds: UInt64 = 3600
   /// Entries whose body is absent: until each is fetched or shown to be erased by a shred
   /// (which the model checks, DESIGN rule 4), its kind is unknown here and it counts as
   /// content; a missing control body could hide a membership change.
-  public private(set) var missingBodies: [EntryID] = []
+  public internal(set) var missingBodies: [EntryID] = []
   /// How many passes the fixed point took.
-  public private(set) var passes = 0
+  public internal(set) var passes = 0
 
   /// Evaluates every placed entry of `dag` at wall-clock time `now` (ms). `firstSeen` gives,
   /// for recovery enrolments, when this device first saw them (ms), which can only delay the

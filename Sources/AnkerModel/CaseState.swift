@@ -136,7 +136,6 @@ public struct Consent: Hashable, Sendable {
   }
 }
 
-/// One case as this reader sees it.
 /// A second person's approval that `approvedFor` may export the case's protected fields
 /// (address, safe contact, safety plan), until `expiry` (ms).
 public struct ExportApproval: Hashable, Sendable {
@@ -152,6 +151,7 @@ public struct ExportApproval: Hashable, Sendable {
   }
 }
 
+/// One case as this reader sees it.
 public struct CaseState: Hashable, Sendable {
   public let id: CaseID
   /// Whether this reader holds the case's key.

@@ -6,7 +6,7 @@ extension JournalState {
   /// open case's first key generation. Anything that changes membership, keys of existing
   /// cases, vaults or shreds needs a full evaluation.
   private static let appendable: Set<RecordKind> = [
-    .clientCreated, .clientField, .caseCreated, .caseField, .setAdd, .setRemove, .note,
+    .person, .clientCreated, .clientField, .caseCreated, .caseField, .setAdd, .setRemove, .note,
     .amend, .strike, .riskAssessment, .safetyPlan, .consent, .consentRevoked, .resolve,
     .exportApproval, .readAudit,
   ]

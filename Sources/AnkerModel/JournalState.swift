@@ -73,7 +73,7 @@ public struct JournalState: Sendable {
   /// key), in causal order.
   public internal(set) var readAudit: [ReadEvent] = []
   /// The reader's X25519 keys, which open read audits.
-  private(set) var readers: [Box.PrivateKey]
+  var readers: [Box.PrivateKey]
 
   /// This state without any key (recovered keys and the reader's own): what a library hands
   /// its callers, so that no key outlives a lock in a copy the caller kept.

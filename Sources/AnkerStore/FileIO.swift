@@ -28,18 +28,53 @@ enum FileIO {
         ? StoreError(.notFound, "no store here") : StoreError(.io, "cannot read a store file")
     }
     defer { close(fd) }
-    var out = [UInt8]()
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while true {
-      let count = buffer.withUnsafeMutableBytes { systemRead(fd, $0.baseAddress, $0.count) }
+    var info = stat()
+    guard fstat(fd, &info) == 0 else { throw StoreError(.io, "cannot read a store file") }
+    let size = Int(info.st_size)
+    var out = [UInt8](repeating: 0, count: size)
+    var done = 0
+    while done < size {
+      let count = out.withUnsafeMutableBytes {
+        systemRead(fd, $0.baseAddress! + done, size - done)
+      }
       if count < 0 {
         if errno == EINTR { continue }
         throw StoreError(.io, "cannot read a store file")
       }
       if count == 0 { break }
-      out += buffer[0..<count]
+      done += count
     }
+    guard done == size else { throw StoreError(.corrupt, "a store file changed while read") }
     return out
+  }
+
+  /// Replaces the file at `path` with `bytes` atomically: a new file is written and fsynced
+  /// beside it, then renamed over it. A crash leaves the old file or the new one.
+  static func replace(_ path: String, with bytes: [UInt8]) throws(StoreError) {
+    let temporary = path + ".new"
+    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+    guard fd >= 0 else { throw StoreError(.io, "cannot write a store file (errno \(errno))") }
+    var written = 0
+    while written < bytes.count {
+      let count = bytes.withUnsafeBytes {
+        write(fd, $0.baseAddress! + written, $0.count - written)
+      }
+      if count < 0 {
+        if errno == EINTR { continue }
+        close(fd)
+        throw StoreError(.io, "cannot write a store file (errno \(errno))")
+      }
+      written += count
+    }
+    guard fsync(fd) == 0, close(fd) == 0 else {
+      throw StoreError(.io, "cannot flush a store file to disk")
+    }
+    guard rename(temporary, path) == 0 else {
+      throw StoreError(.io, "cannot replace a store file (errno \(errno))")
+    }
+    let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast()
+      .joined(separator: "/")
+    syncDirectory(directory.isEmpty ? "." : directory)
   }
 
   /// Writes `bytes` at `offset` in place and fsyncs before returning: the old bytes there are

@@ -1,11 +1,14 @@
 import AnkerCrypto
 import AnkerLog
+import Dispatch
 
 /// An entry as the store keeps it: exactly as signed and sealed, with when this device first
 /// saw it (milliseconds), which only the time lock of a recovery enrolment reads.
 public struct StoredEntry: Sendable {
   public let entry: Entry
   public let firstSeen: UInt64
+  /// Its row: local arrival order.
+  public let seq: Int64
 }
 
 extension Store {
@@ -38,22 +41,33 @@ extension Store {
 
   /// Every stored entry in the order this device stored them. A row that fails to decrypt or
   /// decode is an error, never skipped: nothing is dropped silently.
-  public func entries() throws(StoreError) -> [StoredEntry] {
-    let query = try db.statement("SELECT id, sealed FROM entry ORDER BY seq")
+  public func entries(after seq: Int64 = 0) throws(StoreError) -> [StoredEntry] {
+    let query = try db.statement("SELECT seq, id, sealed FROM entry WHERE seq > ? ORDER BY seq")
     defer { query.reset() }
+    query.bind(1, seq)
     var out = [StoredEntry]()
     while try query.step() {
-      let id = query.blob(0)
-      let plain = try openLocal(query.blob(1), context: Self.entryContext + id)
+      let id = query.blob(1)
+      let plain = try openLocal(query.blob(2), context: Self.entryContext + id)
       guard plain.count > 8, let entry = try? Entry(decoding: Array(plain[8...])),
         entry.id.bytes == id
       else {
         throw StoreError(.corrupt, "a stored entry does not decode: the store was damaged")
       }
       out.append(
-        StoredEntry(entry: entry, firstSeen: plain[0..<8].reduce(0) { $0 << 8 | UInt64($1) }))
+        StoredEntry(
+          entry: entry, firstSeen: plain[0..<8].reduce(0) { $0 << 8 | UInt64($1) },
+          seq: query.int(0)))
     }
     return out
+  }
+
+  /// The newest row number and the number of rows.
+  public func entryPosition() throws(StoreError) -> (last: Int64, count: Int64) {
+    let query = try db.statement("SELECT coalesce(max(seq), 0), count(*) FROM entry")
+    defer { query.reset() }
+    _ = try query.step()
+    return (query.int(0), query.int(1))
   }
 
   public var entryCount: Int {
@@ -81,6 +95,130 @@ extension Store {
       }
     }
     try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+  }
+
+  // MARK: - Snapshot
+
+  private static let snapshotMagic = Array("ANKERSNP".utf8)
+  private static let snapshotContext = Array("anker.store.snapshot.v1".utf8)
+  /// Chunks sealed separately, so that unlocking opens them on every core at once.
+  private static let snapshotChunks = 4
+  private var snapshotPath: String { directory + "/snapshot" }
+
+  private static func snapshotAD(_ index: Int, of count: Int) -> [UInt8] {
+    snapshotContext + [UInt8(index), UInt8(count)]
+  }
+
+  /// Keeps `payload` (the evaluated state, keys included) in the file `snapshot`, sealed under
+  /// the local key, as of the row `last` with `count` rows; replaces the one before
+  /// atomically. Zeroes `payload`. Layout: "ANKERSNP" ‖ chunk count u8 ‖ per chunk: sealed
+  /// length u64 ‖ nonce [24] ‖ XChaCha20-Poly1305(local key, part, AD = context ‖ index ‖
+  /// count); the parts joined are last u64 ‖ count u64 ‖ payload.
+  public func saveSnapshot(
+    _ payload: inout [UInt8], last: Int64, count: Int64
+  ) throws(StoreError) {
+    guard let key = secrets?.local else { throw StoreError(.locked, "unlock the journal first") }
+    var header = [UInt8]()
+    withUnsafeBytes(of: UInt64(last).bigEndian) { header += $0 }
+    withUnsafeBytes(of: UInt64(count).bigEndian) { header += $0 }
+    let total = 16 + payload.count
+    let chunks = Self.snapshotChunks
+    let size = (total + chunks - 1) / chunks
+    var file = Self.snapshotMagic + [UInt8(chunks)]
+    file.reserveCapacity(9 + total + chunks * (8 + AEAD.nonceCount + AEAD.tagCount))
+    var random = SystemRandom()
+    for index in 0..<chunks {
+      let start = min(index * size, total)
+      let end = min(start + size, total)
+      // The part's bytes: the header lives in the first 16 bytes of the joined plaintext.
+      var part = [UInt8]()
+      part.reserveCapacity(end - start)
+      for position in stride(from: start, to: min(end, 16), by: 1) { part.append(header[position]) }
+      if end > 16 { part += payload[max(start, 16) - 16..<end - 16] }
+      let nonce = random.bytes(AEAD.nonceCount)
+      let sealed = AEAD.seal(
+        part, key: key, nonce: nonce, associatedData: Self.snapshotAD(index, of: chunks))
+      ConstantTime.zero(&part)
+      withUnsafeBytes(of: UInt64(sealed.count).bigEndian) { file += $0 }
+      file += nonce
+      file += sealed
+    }
+    ConstantTime.zero(&payload)
+    try FileIO.replace(snapshotPath, with: file)
+  }
+
+  /// The snapshot, if there is one: as of which row, with how many rows, and a buffer whose
+  /// bytes from `offset` on are the payload (zero it after use). The chunks are opened in
+  /// place, on every core. Throws `corrupt` when it fails authentication.
+  public func loadSnapshot() throws(StoreError) -> (
+    last: Int64, count: Int64, plain: [UInt8], offset: Int
+  )? {
+    guard FileIO.exists(snapshotPath) else { return nil }
+    guard let key = secrets?.local else { throw StoreError(.locked, "unlock the journal first") }
+    var file = try FileIO.read(snapshotPath)
+    let damaged = StoreError(.corrupt, "the stored snapshot is damaged")
+    guard file.count >= 9, Array(file[0..<8]) == Self.snapshotMagic else { throw damaged }
+    let chunks = Int(file[8])
+    var ranges = [Range<Int>]()
+    var nonces = [[UInt8]]()
+    var offset = 9
+    for _ in 0..<chunks {
+      guard offset + 8 + AEAD.nonceCount <= file.count else { throw damaged }
+      let length = file[offset..<offset + 8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+      offset += 8
+      nonces.append(Array(file[offset..<offset + AEAD.nonceCount]))
+      offset += AEAD.nonceCount
+      guard length >= UInt64(AEAD.tagCount), length <= UInt64(file.count - offset) else {
+        throw damaged
+      }
+      ranges.append(offset..<offset + Int(length))
+      offset += Int(length)
+    }
+    guard chunks > 0, offset == file.count else { throw damaged }
+    let opened = UnsafeMutableBufferPointer<Bool>.allocate(capacity: chunks)
+    opened.initialize(repeating: false)
+    defer { opened.deallocate() }
+    let (chunkRanges, chunkNonces) = (ranges, nonces)
+    file.withUnsafeMutableBytes { buffer in
+      let shared = SharedBuffers(bytes: buffer, opened: opened)
+      DispatchQueue.concurrentPerform(iterations: chunks) { index in
+        let slice = UnsafeMutableRawBufferPointer(rebasing: shared.bytes[chunkRanges[index]])
+        let count = try? AEAD.openInPlace(
+          slice, key: key, nonce: chunkNonces[index],
+          associatedData: Self.snapshotAD(index, of: chunks))
+        shared.opened[index] = count != nil
+      }
+    }
+    let failed = !opened.allSatisfy { $0 }
+    guard !failed else {
+      ConstantTime.zero(&file)
+      throw StoreError(
+        .corrupt, "the stored snapshot failed authentication: it was damaged or altered")
+    }
+    // Joins the parts: each moves down to follow the previous one.
+    var end = ranges[0].lowerBound
+    file.withUnsafeMutableBytes { buffer in
+      for range in ranges {
+        let count = range.count - AEAD.tagCount
+        if end != range.lowerBound {
+          (buffer.baseAddress! + end).copyMemory(
+            from: buffer.baseAddress! + range.lowerBound, byteCount: count)
+        }
+        end += count
+      }
+      zeroTail(buffer, from: end)
+    }
+    let start = ranges[0].lowerBound
+    guard end - start >= 16 else { throw damaged }
+    let last = Int64(file[start..<start + 8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+    let count = Int64(file[start + 8..<start + 16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+    file.removeLast(file.count - end)
+    return (last, count, file, start + 16)
+  }
+
+  /// Forgets the snapshot (the state is then evaluated from the entries).
+  public func dropSnapshot() {
+    FileIO.remove(snapshotPath)
   }
 
   // MARK: - Outbox
@@ -159,4 +297,20 @@ extension Store {
         .corrupt, "the store database failed its integrity check; restore with anker-restore")
     }
   }
+}
+
+/// The buffers the threads that open the snapshot's chunks share: each writes its own
+/// disjoint byte range and its own slot of `opened`, and the caller reads them only after
+/// `concurrentPerform` has returned.
+private struct SharedBuffers: @unchecked Sendable {
+  // @unchecked: disjoint writes only, joined by concurrentPerform before any read.
+  let bytes: UnsafeMutableRawBufferPointer
+  let opened: UnsafeMutableBufferPointer<Bool>
+}
+
+/// Zeroes the bytes from `start` on: tags and gaps left behind by joining the parts.
+private func zeroTail(_ buffer: UnsafeMutableRawBufferPointer, from start: Int) {
+  guard start < buffer.count else { return }
+  UnsafeMutableRawBufferPointer(rebasing: buffer[start...]).initializeMemory(
+    as: UInt8.self, repeating: 0)
 }

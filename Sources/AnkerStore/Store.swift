@@ -139,8 +139,10 @@ public final class Store {
     return database
   }
 
+  /// The database and everything derived from it (the snapshot).
   private static func removeDatabaseFiles(in directory: String) {
     for suffix in ["", "-wal", "-shm"] { FileIO.remove(directory + "/" + databaseName + suffix) }
+    for name in ["snapshot", "snapshot.new"] { FileIO.remove(directory + "/" + name) }
   }
 
   // MARK: - Unlock and lock

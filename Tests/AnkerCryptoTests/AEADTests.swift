@@ -227,3 +227,35 @@ struct AEADSecretTests {
     }
   }
 }
+
+@Suite struct AEADInPlaceTests {
+  @Test func openInPlaceMatchesOpen() throws {
+    var random = SeededRandom(seed: 11)
+    let key = AEAD.Key(using: &random)
+    let nonce = random.bytes(AEAD.nonceCount)
+    let plaintext = random.bytes(100_000)
+    var sealed = AEAD.seal(plaintext, key: key, nonce: nonce, associatedData: [1, 2])
+    let count = try sealed.withUnsafeMutableBytes {
+      try AEAD.openInPlace($0, key: key, nonce: nonce, associatedData: [1, 2])
+    }
+    #expect(count == plaintext.count)
+    let same = Array(sealed[0..<count]) == plaintext
+    #expect(same)
+  }
+
+  @Test func openInPlaceRefusesTamperingAndLeavesNoPlaintext() {
+    var random = SeededRandom(seed: 12)
+    let key = AEAD.Key(using: &random)
+    let nonce = random.bytes(AEAD.nonceCount)
+    var sealed = AEAD.seal(random.bytes(5000), key: key, nonce: nonce)
+    sealed[4000] ^= 1
+    #expect(throws: CryptoError.self) {
+      _ = try sealed.withUnsafeMutableBytes { try AEAD.openInPlace($0, key: key, nonce: nonce) }
+    }
+    #expect(sealed.allSatisfy { $0 == 0 })
+    var short = [UInt8](repeating: 0, count: 10)
+    #expect(throws: CryptoError.self) {
+      _ = try short.withUnsafeMutableBytes { try AEAD.openInPlace($0, key: key, nonce: nonce) }
+    }
+  }
+}

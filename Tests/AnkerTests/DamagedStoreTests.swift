@@ -20,16 +20,23 @@ import Testing
     return path
   }
 
-  /// Opens and unlocks; returns the store error code it failed with (nil: it opened).
-  func failure(_ path: String) -> StoreError.Code? {
+  /// Opens, unlocks and verifies the whole store; returns the store error code it failed
+  /// with (nil: all is well).
+  func failure(_ path: String, verify: Bool = true) -> StoreError.Code? {
     do {
       let journal = try Journal.open(at: path, options: testOptions)
       try journal.unlock(passphrase: passphrase("pw"))
       _ = try journal.state
+      if verify { try journal.verify() }
       return nil
     } catch {
       return error.storeCode ?? StoreError.Code("other: \(error.code)")
     }
+  }
+
+  /// Removes the snapshot, so unlocking reads every row.
+  func dropSnapshot(_ path: String) throws {
+    try FileManager.default.removeItem(atPath: path + "/snapshot")
   }
 
   func rewrite(_ path: String, _ change: (inout [UInt8]) -> Void) {
@@ -113,7 +120,10 @@ import Testing
       try database.execute("DELETE FROM entry WHERE seq = 10")
       database.close()
     }
-    #expect(failure(path) == .corrupt)
+    // Unlocking notices (the rows no longer add up), and so does a check.
+    #expect(failure(path, verify: false) == .corrupt)
+    try dropSnapshot(path)
+    #expect(failure(path, verify: false) == .corrupt)
   }
 
   /// A row's sealed bytes swapped with another row's: the local key's associated data binds
@@ -128,7 +138,21 @@ import Testing
         "UPDATE entry SET sealed = (SELECT sealed FROM entry WHERE seq = 5) WHERE seq = 6")
       database.close()
     }
+    // Unlocking from the snapshot reads only the newest rows; `verify` reads them all.
     #expect(failure(path) == .corrupt)
+    try dropSnapshot(path)
+    #expect(failure(path, verify: false) == .corrupt)
+  }
+
+  /// A damaged snapshot is not used: the state is evaluated from the entries instead.
+  @Test func damagedSnapshotFallsBackToTheEntries() throws {
+    let root = TemporaryDirectory()
+    defer { root.cleanUp() }
+    let path = try makeJournal(root)
+    rewrite(path + "/snapshot") { $0[$0.count / 2] ^= 1 }
+    #expect(failure(path) == nil)
+    rewrite(path + "/snapshot") { $0 = Array($0.prefix(100)) }
+    #expect(failure(path) == nil)
   }
 
   /// After a failed open nothing was changed: repaired, the journal opens with every note.

@@ -1,0 +1,119 @@
+import AnkerCrypto
+import AnkerLog
+import AnkerModel
+import AnkerStore
+
+/// The evaluated state, kept sealed in the store so unlocking a large journal does not
+/// evaluate every entry again (docs/DECISIONS.md, 27). Written when the journal locks;
+/// read at unlock if it covers every stored row but this device's own later entries, which
+/// are then applied on top. Anything else (a damaged snapshot, rows it does not know but
+/// another device's) falls back to evaluating every entry.
+///
+/// Payload: version (1) ‖ own newest entry (flag ‖ id) ‖ first-seen times (count ‖ (id ‖
+/// u64)*) ‖ heads (count ‖ ids) ‖ frontier entries (count ‖ (length ‖ entry)*) ‖ keys
+/// (length ‖ bytes) ‖ the state (to the end, read in place).
+extension Journal {
+  static let snapshotVersion: UInt8 = 1
+
+  /// Checks the whole store, slowly: SQLite's integrity check, every row authenticates and
+  /// decodes, every entry fits the log, and the log is the one the snapshot in use was
+  /// taken of. Unlocking from a snapshot reads only the snapshot and the newest rows; this
+  /// reads everything (as an import or a sync does).
+  public func verify() throws(JournalError) {
+    try withSession { session throws(JournalError) in
+      do { try store.checkIntegrity() } catch { throw JournalError(error) }
+      let before = session.state?.logDigest
+      try loadFully(session)
+      guard before == nil || before == session.state?.logDigest else {
+        store.dropSnapshot()
+        throw JournalError(
+          StoreError(
+            .corrupt,
+            "the stored entries are not the log the journal was using: the store was damaged or "
+              + "altered; restore it with anker-restore"))
+      }
+    }
+  }
+
+  func saveSnapshot(_ session: Session) throws(JournalError) {
+    guard !session.snapshotIsCurrent, let state = session.state, let dag = session.dag else {
+      return
+    }
+    var out = ByteWriter(capacity: 1 << 16)
+    out.byte(Self.snapshotVersion)
+    out.flag(session.writer.lastOwn != nil)
+    if let own = session.writer.lastOwn { out.digest(own) }
+    out.varint(UInt64(session.firstSeen.count))
+    for (id, time) in session.firstSeen.sorted(by: { $0.key < $1.key }) {
+      out.digest(id)
+      out.varint(time)
+    }
+    out.digests(dag.heads)
+    let frontier = dag.frontier(own: session.writer.lastOwn)
+    out.varint(UInt64(frontier.count))
+    for entry in frontier { out.bytes(entry.encoded) }
+    var keys = state.keyBytes
+    out.varint(UInt64(keys.count))
+    var payload = [UInt8]()
+    let stateBytes = state.snapshotBytes
+    payload.reserveCapacity(out.bytes.count + keys.count + stateBytes.count)
+    payload += out.bytes
+    payload += keys
+    ConstantTime.zero(&keys)
+    payload += stateBytes
+    do {
+      let position = try store.entryPosition()
+      try store.saveSnapshot(&payload, last: position.last, count: position.count)
+    } catch { throw JournalError(error) }
+    session.snapshotIsCurrent = true
+  }
+
+  /// True when the session now holds the snapshot's state (and every later own entry).
+  func loadFromSnapshot(_ session: Session) throws(JournalError) -> Bool {
+    let found: (last: Int64, count: Int64, plain: [UInt8], offset: Int)?
+    do { found = try store.loadSnapshot() } catch { return false }
+    guard var snapshot = found else { return false }
+    defer { ConstantTime.zero(&snapshot.plain) }
+    do {
+      let position = try store.entryPosition()
+      let newer = try store.entries(after: snapshot.last)
+      guard position.count == snapshot.count + Int64(newer.count) else { return false }
+      var reader = ByteReader(snapshot.plain)
+      _ = try reader.take(snapshot.offset, "header")
+      guard try reader.byte("version") == Self.snapshotVersion else { return false }
+      let own = try reader.flag("own") ? try reader.digest("own") : nil
+      var firstSeen: [EntryID: UInt64] = [:]
+      for _ in 0..<(try reader.count("first seen")) {
+        firstSeen[try reader.digest("first seen")] = try reader.varint("first seen")
+      }
+      let heads = try reader.digests("heads")
+      var frontier = [Entry]()
+      for _ in 0..<(try reader.count("frontier")) {
+        frontier.append(try Entry(decoding: Array(try reader.bytes("frontier"))))
+      }
+      var keys = Array(try reader.bytes("keys"))
+      defer { ConstantTime.zero(&keys) }
+      var dag = try DAG(frontier: frontier, heads: heads)
+      var state = try JournalState(
+        snapshot: &reader, keys: keys, readers: [session.secrets.box])
+      try reader.expectEnd("snapshot")
+      var writer = JournalWriter(device: session.secrets.signing, lastOwn: own)
+      // This device's own entries stored after the snapshot (it was not locked cleanly).
+      for item in newer {
+        guard item.entry.author == session.secrets.signing.publicKey,
+          case .placed = try dag.insert(item.entry), state.applyAppended(item.entry)
+        else { return false }
+        writer.lastOwn = item.entry.id
+      }
+      session.dag = dag
+      session.state = state
+      session.writer = writer
+      session.firstSeen = firstSeen
+      session.dagIsPartial = true
+      session.snapshotIsCurrent = newer.isEmpty
+      return true
+    } catch {
+      return false
+    }
+  }
+}
