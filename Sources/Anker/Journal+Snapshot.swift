@@ -55,12 +55,13 @@ extension Journal {
     var keys = state.keyBytes
     out.varint(UInt64(keys.count))
     var payload = [UInt8]()
-    let stateBytes = state.snapshotBytes
+    var stateBytes = state.snapshotBytes
     payload.reserveCapacity(out.bytes.count + keys.count + stateBytes.count)
     payload += out.bytes
     payload += keys
     ConstantTime.zero(&keys)
     payload += stateBytes
+    ConstantTime.zero(&stateBytes)
     do {
       let position = try store.entryPosition()
       try store.saveSnapshot(&payload, last: position.last, count: position.count)

@@ -131,6 +131,31 @@ import Testing
     #expect(try journal.state.cases[caseID]?.notes.count == 1)
   }
 
+  /// A stronger configured cost re-wraps the keys at the next unlock.
+  @Test func unlockRaisesTheStoredCost() throws {
+    let directory = TemporaryDirectory()
+    defer { directory.cleanUp() }
+    let path = directory.path + "/j"
+    do {
+      let (journal, _) = try Journal.create(
+        at: path, passphrase: passphrase("p"), name: "A", options: testOptions)
+      journal.lock()
+    }
+    func opsLimit() -> UInt32 {
+      let keys = readFile(path + "/keys")
+      let slot = keys[0..<8] == ArraySlice("ANKERKEY".utf8) ? 0 : 320
+      return keys[slot + 19..<slot + 23].reduce(0) { $0 << 8 | UInt32($1) }
+    }
+    #expect(opsLimit() == 1)
+    let stronger = Journal.Options(passphraseCost: .interactive, idleTimeoutSeconds: nil)
+    let journal = try Journal.open(at: path, options: stronger)
+    try journal.unlock(passphrase: passphrase("p"))
+    #expect(opsLimit() == 2)  // libsodium's INTERACTIVE
+    journal.lock()
+    try journal.unlock(passphrase: passphrase("p"))
+    #expect(try journal.people().count == 1)
+  }
+
   @Test func wrongPassphraseSaysSo() throws {
     let directory = TemporaryDirectory()
     defer { directory.cleanUp() }

@@ -10,8 +10,9 @@ import AnkerModel
 
 /// The child process of two tests (never a tool for people):
 ///
-///     anker-test-child append-loop DIR   unlock, then add notes until killed; prints each
-///                                        note's entry id once its append returned
+///     anker-test-child append-loop DIR   unlock, then add notes until killed (locking and
+///                                        unlocking now and then); prints each note's entry
+///                                        id once its append returned
 ///     anker-test-child scenario DIR      create a journal and write the distinctive strings
 ///                                        it reads from stdin, then lock; prints "ok"
 ///
@@ -49,6 +50,11 @@ enum TestChild {
     var count = 0
     while true {
       count += 1
+      // Now and then a lock, which writes the state snapshot, so kills land there too.
+      if count % 7 == 0 {
+        journal.lock()
+        try journal.unlock(passphrase: passphrase)
+      }
       let id = try journal.addNote(.outreachContact, text: "crash note \(count)", in: caseID)
       // One write(2) per line, unbuffered: a line the parent reads is an append that returned.
       let text = Array((id.hex + "\n").utf8)
