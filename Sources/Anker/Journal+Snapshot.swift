@@ -36,9 +36,11 @@ extension Journal {
   }
 
   func saveSnapshot(_ session: Session) throws(JournalError) {
-    guard !session.snapshotIsCurrent, let state = session.state, let dag = session.dag else {
-      return
-    }
+    guard !session.snapshotIsCurrent, !session.needsFullLoad, let state = session.state,
+      let dag = session.dag
+    else { return }
+    let position: (last: Int64, count: Int64)
+    do { position = try store.entryPosition() } catch { throw JournalError(error) }
     var out = ByteWriter(capacity: 1 << 16)
     out.byte(Self.snapshotVersion)
     out.flag(session.writer.lastOwn != nil)
@@ -63,42 +65,38 @@ extension Journal {
     payload += stateBytes
     ConstantTime.zero(&stateBytes)
     do {
-      let position = try store.entryPosition()
       try store.saveSnapshot(&payload, last: position.last, count: position.count)
-    } catch { throw JournalError(error) }
+    } catch {
+      ConstantTime.zero(&payload)
+      throw JournalError(error)
+    }
     session.snapshotIsCurrent = true
   }
 
   /// True when the session now holds the snapshot's state (and every later own entry).
   func loadFromSnapshot(_ session: Session) throws(JournalError) -> Bool {
-    let found: (last: Int64, count: Int64, plain: [UInt8], offset: Int)?
-    do { found = try store.loadSnapshot() } catch { return false }
-    guard var snapshot = found else { return false }
-    defer { ConstantTime.zero(&snapshot.plain) }
+    // Bound once, so the decrypted buffer has a single owner and is zeroed in place below
+    // (a second reference would make the zeroing copy it instead).
+    guard var snapshot = (try? store.loadSnapshot()) ?? nil else { return false }
+    let loaded = try? decodeSnapshot(snapshot.plain, from: snapshot.offset, session: session)
+    ConstantTime.zero(&snapshot.plain)
+    guard var (dag, state, writer, firstSeen) = loaded else { return false }
     do {
       let position = try store.entryPosition()
       let newer = try store.entries(after: snapshot.last)
       guard position.count == snapshot.count + Int64(newer.count) else { return false }
-      var reader = ByteReader(snapshot.plain)
-      _ = try reader.take(snapshot.offset, "header")
-      guard try reader.byte("version") == Self.snapshotVersion else { return false }
-      let own = try reader.flag("own") ? try reader.digest("own") : nil
-      var firstSeen: [EntryID: UInt64] = [:]
-      for _ in 0..<(try reader.count("first seen")) {
-        firstSeen[try reader.digest("first seen")] = try reader.varint("first seen")
-      }
-      let heads = try reader.digests("heads")
-      var frontier = [Entry]()
-      for _ in 0..<(try reader.count("frontier")) {
-        frontier.append(try Entry(decoding: Array(try reader.bytes("frontier"))))
-      }
-      var keys = Array(try reader.bytes("keys"))
-      defer { ConstantTime.zero(&keys) }
-      var dag = try DAG(frontier: frontier, heads: heads)
-      var state = try JournalState(
-        snapshot: &reader, keys: keys, readers: [session.secrets.box])
-      try reader.expectEnd("snapshot")
-      var writer = JournalWriter(device: session.secrets.signing, lastOwn: own)
+      // Time locks the snapshot saw running may have run out since: those need a full
+      // evaluation at the current time.
+      let now = options.clock()
+      let membership = state.membership
+      let lapsed =
+        membership.statuses.values.contains {
+          if case .pending(let until) = $0 { until <= now } else { false }
+        }
+        || membership.enrolments.values.contains {
+          !$0.isVetoed && $0.effectiveAt <= now && membership.devices[$0.device] == nil
+        }
+      guard !lapsed else { return false }
       // This device's own entries stored after the snapshot (it was not locked cleanly).
       for item in newer {
         guard item.entry.author == session.secrets.signing.publicKey,
@@ -116,5 +114,32 @@ extension Journal {
     } catch {
       return false
     }
+  }
+
+  /// The snapshot's parts; keeps no reference to `plain`, which the caller zeroes.
+  private func decodeSnapshot(
+    _ plain: [UInt8], from offset: Int, session: Session
+  ) throws -> (DAG, JournalState, JournalWriter, [EntryID: UInt64]) {
+    var reader = ByteReader(plain)
+    _ = try reader.take(offset, "header")
+    guard try reader.byte("version") == Self.snapshotVersion else {
+      throw LogError(.unknownVersion, "a snapshot of another version")
+    }
+    let own = try reader.flag("own") ? try reader.digest("own") : nil
+    var firstSeen: [EntryID: UInt64] = [:]
+    for _ in 0..<(try reader.count("first seen")) {
+      firstSeen[try reader.digest("first seen")] = try reader.varint("first seen")
+    }
+    let heads = try reader.digests("heads")
+    var frontier = [Entry]()
+    for _ in 0..<(try reader.count("frontier")) {
+      frontier.append(try Entry(decoding: Array(try reader.bytes("frontier"))))
+    }
+    var keys = Array(try reader.bytes("keys"))
+    defer { ConstantTime.zero(&keys) }
+    let state = try JournalState(snapshot: &reader, keys: keys, readers: [session.secrets.box])
+    try reader.expectEnd("snapshot")
+    let dag = try DAG(frontier: frontier, heads: heads)
+    return (dag, state, JournalWriter(device: session.secrets.signing, lastOwn: own), firstSeen)
   }
 }

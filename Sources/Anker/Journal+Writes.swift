@@ -236,17 +236,28 @@ extension Journal {
     }
   }
 
-  /// Drops from the store the bodies the state says are erased (a shred, here or synced).
+  /// Drops from the store the bodies the state says are erased (a shred, here or synced),
+  /// and replaces the snapshot, so nothing of a shredded case stays readable here.
   func eraseShreddedBodies() throws(JournalError) {
     try withSession { session throws(JournalError) in
       try ensureFullLog(session)
-      guard let state = session.state, let dag = session.dag else { return }
-      let erased = state.erased.compactMap { id in dag[id].flatMap { $0.body == nil ? nil : $0 } }
-      guard !erased.isEmpty else { return }
-      do { try store.detachBodies(erased, seen: options.clock()) } catch {
-        throw JournalError(error)
-      }
-      try loadFully(session)
+      try eraseLeftoverBodies(session)
     }
+  }
+
+  /// Bodies still stored though the state says they are erased (the shred was written, or
+  /// arrived, and the process stopped before it erased them): erased now, then the log is
+  /// loaded again and the snapshot replaced (its key overwritten, so no earlier snapshot
+  /// can be opened again).
+  func eraseLeftoverBodies(_ session: Session) throws(JournalError) {
+    guard let state = session.state, let dag = session.dag, !session.dagIsPartial else { return }
+    let erased = state.erased.compactMap { id in dag[id].flatMap { $0.body == nil ? nil : $0 } }
+    guard !erased.isEmpty else { return }
+    do {
+      try store.detachBodies(erased, seen: options.clock())
+      store.dropSnapshot()
+    } catch { throw JournalError(error) }
+    try loadFully(session)
+    try saveSnapshot(session)
   }
 }

@@ -72,6 +72,9 @@ public final class Journal: @unchecked Sendable {
     var dagIsPartial = false
     /// True while the stored snapshot is this state (nothing to write at lock).
     var snapshotIsCurrent = false
+    /// Set when evaluating the log failed after a write was stored: the next call loads the
+    /// whole log again before anything else, and no snapshot is written meanwhile.
+    var needsFullLoad = false
 
     init(secrets: DeviceSecrets, dag: DAG?, state: JournalState?, writer: JournalWriter) {
       self.secrets = secrets
@@ -153,7 +156,17 @@ public final class Journal: @unchecked Sendable {
         outcome = try store.unlock(
           passphrase: passphrase, upgrade: options.passphraseCost.parameters())
       } catch { throw JournalError(error) }
-      guard case .unlocked = outcome, let secrets = store.secrets else { return .emptied }
+      guard case .unlocked = outcome, let secrets = store.secrets else {
+        // The duress passphrase: the store is wiped; nothing of the session may remain.
+        session = nil
+        idleTimer?.cancel()
+        idleTimer = nil
+        return .emptied
+      }
+      if session != nil {
+        touch()
+        return .unlocked
+      }
       let session = Session(
         secrets: secrets, dag: nil, state: nil, writer: JournalWriter(device: secrets.signing))
       do {
@@ -249,11 +262,13 @@ public final class Journal: @unchecked Sendable {
   func loadFully(_ session: Session) throws(JournalError) {
     session.dagIsPartial = false
     session.snapshotIsCurrent = false
+    session.needsFullLoad = true
     let stored: [StoredEntry]
     do { stored = try store.entries() } catch { throw JournalError(error) }
     guard let first = stored.first?.entry else {
       session.dag = nil
       session.state = nil
+      session.needsFullLoad = false
       return
     }
     var dag: DAG
@@ -285,6 +300,8 @@ public final class Journal: @unchecked Sendable {
       dag: dag, readers: [session.secrets.box], now: options.clock(), firstSeen: firstSeen)
     session.dag = dag
     session.firstSeen = firstSeen
+    session.needsFullLoad = false
+    try eraseLeftoverBodies(session)
   }
 
   /// Runs a write: the writer places entries in the DAG; they are committed to the store
@@ -317,9 +334,16 @@ public final class Journal: @unchecked Sendable {
       entries.reverse()
       try store.append(entries, outbox: true, seen: now)
     } catch {
-      try reload(session)
+      if session.writer.lastOwn == before {
+        session.dag = dag  // nothing was placed: the session is as it was
+      } else {
+        // Entries were placed but not stored: the session must forget them, or the next
+        // write would build on them and reuse their sequence numbers.
+        do { try loadFully(session) } catch { session.needsFullLoad = true }
+      }
       throw JournalError(error)
     }
+    // Stored: from here on the write has happened, whatever follows.
     session.dag = dag
     session.snapshotIsCurrent = false
     var incremental = true
@@ -328,17 +352,13 @@ public final class Journal: @unchecked Sendable {
     }
     if !incremental {
       if session.dagIsPartial {
-        try loadFully(session)
+        do { try loadFully(session) } catch { session.needsFullLoad = true }
       } else {
         session.state = JournalState(
           dag: dag, readers: [session.secrets.box], now: now, firstSeen: session.firstSeen)
       }
     }
     return entries
-  }
-
-  private func reload(_ session: Session) throws(JournalError) {
-    try loadFully(session)
   }
 
   /// Runs `body` with the unlocked session, under the lock; resets the idle timer.
@@ -348,6 +368,7 @@ public final class Journal: @unchecked Sendable {
     try locked { () throws(JournalError) -> R in
       guard let session else { throw JournalError(.locked, "the journal is locked: unlock it") }
       touch()
+      if session.needsFullLoad { try loadFully(session) }
       return try body(session)
     }
   }

@@ -69,7 +69,7 @@ extension JournalState {
       for candidate in keys.epochs[epoch]! {
         writer.u32(epoch)
         writer.digest(candidate.candidate)
-        writer.append(candidate.key.secret.unsafeCopy())
+        candidate.key.secret.withUnsafeBytes { writer.append($0) }
       }
     }
     writer.varint(UInt64(keys.caseKeys.count))
@@ -79,7 +79,7 @@ extension JournalState {
       writer.digest(key.wrapID)
       writer.byte((key.isVault ? 1 : 0) | (key.isCombination ? 2 : 0) | (key.viaLink ? 4 : 0))
       writer.u32(key.epoch)
-      writer.append(key.key.secret.unsafeCopy())
+      key.key.secret.withUnsafeBytes { writer.append($0) }
     }
     return writer.bytes
   }

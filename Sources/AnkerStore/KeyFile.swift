@@ -14,7 +14,8 @@ import AnkerCrypto
 ///     10  counter               8
 ///     18  Argon2id parameters   25   (PasswordHash.Parameters.encoded)
 ///     43  nonce                 24
-///     67  sealed secrets        112  XChaCha20-Poly1305(KEK, 96 bytes, AD = bytes 0..<43)
+///     67  sealed secrets        112  XChaCha20-Poly1305(KEK, 96 bytes, AD = bytes 0..<43
+///                                    with the counter zeroed ‖ bytes 179..<237)
 ///     179 has duress (0/1)      1
 ///     180 duress parameters     25
 ///     205 duress verifier       32   BLAKE2b-256 keyed with the duress KEK
@@ -50,15 +51,25 @@ struct KeyFile {
       return out
     }
 
+    /// Bytes 179..<237: the duress flag, parameters and verifier.
+    var duressBlock: [UInt8] {
+      guard let duress else { return [UInt8](repeating: 0, count: 58) }
+      return [1] + duress.parameters.encoded + duress.verifier
+    }
+
+    /// What the sealed secrets authenticate: the header with the counter at zero (it moves
+    /// when a slot is installed) and the duress block, so neither can be changed unseen.
+    var associatedData: [UInt8] {
+      var copy = self
+      copy.counter = 0
+      return copy.header + duressBlock
+    }
+
     var encoded: [UInt8] {
       var out = header
       out += nonce.isEmpty ? [UInt8](repeating: 0, count: AEAD.nonceCount) : nonce
       out += sealed.isEmpty ? [UInt8](repeating: 0, count: 112) : sealed
-      if let duress {
-        out += [1] + duress.parameters.encoded + duress.verifier
-      } else {
-        out += [UInt8](repeating: 0, count: 58)
-      }
+      out += duressBlock
       out += [UInt8](repeating: 0, count: 288 - out.count)
       return out + BLAKE2b.hash256(out).bytes
     }
@@ -123,15 +134,24 @@ struct KeyFile {
     return (slots[index]!, index, valid.count == 2)
   }
 
-  /// Makes `slot` the one in force and destroys the previous one. A new file starts in slot 0.
-  func install(_ slot: Slot) throws(StoreError) {
+  /// Makes `slot` the one in force and destroys the previous one. `creating` starts a new
+  /// file in slot 0 (or replaces a wiped one); otherwise the file in force must read back,
+  /// and any error stops the change before anything is written.
+  func install(_ slot: Slot, creating: Bool = false) throws(StoreError) {
     var slot = slot
-    let existing = try? current()
-    let target = existing.map { 1 - $0.index } ?? 0
-    slot.counter = (existing?.slot.counter ?? 0) + 1
-    if existing == nil {
+    let existing: (slot: Slot, index: Int, staleOther: Bool)?
+    if creating {
+      existing = nil
       try FileIO.overwrite(path, at: 0, with: [UInt8](repeating: 0, count: Self.fileSize))
+    } else {
+      existing = try current()
     }
+    let target = existing.map { 1 - $0.index } ?? 0
+    let previous = existing?.slot.counter ?? 0
+    guard previous < UInt64(Int64.max) else {
+      throw StoreError(.corrupt, "the key file's counter is out of range")
+    }
+    slot.counter = previous + 1
     try FileIO.overwrite(path, at: target * Self.slotSize, with: slot.encoded)
     try FileIO.overwrite(
       path, at: (1 - target) * Self.slotSize, with: [UInt8](repeating: 0, count: Self.slotSize))
@@ -168,7 +188,7 @@ struct KeyFile {
     var slot = Slot(kind: .keys, counter: 0, parameters: parameters, duress: duress)
     slot.nonce = random.bytes(AEAD.nonceCount)
     slot.sealed = AEAD.seal(
-      secret: secrets.packed, key: kek, nonce: slot.nonce, associatedData: slot.header)
+      secret: secrets.packed, key: kek, nonce: slot.nonce, associatedData: slot.associatedData)
     return slot
   }
 
@@ -183,12 +203,8 @@ struct KeyFile {
   static func open(_ slot: Slot, passphrase: SecureBytes) throws(StoreError) -> Opening {
     guard slot.kind == .keys, let parameters = slot.parameters else { return .wrongPassphrase }
     let kek = try derive(passphrase, parameters)
-    // The counter in the AD may have moved since sealing (install bumps it): seal binds the
-    // header with counter 0, so open does too.
-    var sealedHeader = slot
-    sealedHeader.counter = 0
     if let packed = try? AEAD.openSecret(
-      slot.sealed, key: kek, nonce: slot.nonce, associatedData: sealedHeader.header)
+      slot.sealed, key: kek, nonce: slot.nonce, associatedData: slot.associatedData)
     {
       return .opened(try DeviceSecrets(packed: packed))
     }

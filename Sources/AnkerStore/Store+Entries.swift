@@ -103,7 +103,12 @@ extension Store {
   private static let snapshotContext = Array("anker.store.snapshot.v1".utf8)
   /// Chunks sealed separately, so that unlocking opens them on every core at once.
   private static let snapshotChunks = 4
+  private static let snapshotKeyContext = Array("anker.store.snapshot-key.v1".utf8)
   private var snapshotPath: String { directory + "/snapshot" }
+  /// The snapshot's own key, sealed under the local key, in a 72-byte file rewritten in
+  /// place: replacing or dropping a snapshot overwrites it, so the blocks of an earlier
+  /// snapshot file left on the disk can never be opened again (a crypto-shred's leftovers).
+  private var snapshotKeyPath: String { directory + "/snapshot-key" }
 
   private static func snapshotAD(_ index: Int, of count: Int) -> [UInt8] {
     snapshotContext + [UInt8(index), UInt8(count)]
@@ -117,7 +122,14 @@ extension Store {
   public func saveSnapshot(
     _ payload: inout [UInt8], last: Int64, count: Int64
   ) throws(StoreError) {
-    guard let key = secrets?.local else { throw StoreError(.locked, "unlock the journal first") }
+    guard let local = secrets?.local else { throw StoreError(.locked, "unlock the journal first") }
+    var random = SystemRandom()
+    let key = AEAD.Key(using: &random)
+    let keyNonce = random.bytes(AEAD.nonceCount)
+    let sealedKey =
+      keyNonce
+      + AEAD.seal(
+        secret: key.secret, key: local, nonce: keyNonce, associatedData: Self.snapshotKeyContext)
     var header = [UInt8]()
     withUnsafeBytes(of: UInt64(last).bigEndian) { header += $0 }
     withUnsafeBytes(of: UInt64(count).bigEndian) { header += $0 }
@@ -126,7 +138,6 @@ extension Store {
     let size = (total + chunks - 1) / chunks
     var file = Self.snapshotMagic + [UInt8(chunks)]
     file.reserveCapacity(9 + total + chunks * (8 + AEAD.nonceCount + AEAD.tagCount))
-    var random = SystemRandom()
     for index in 0..<chunks {
       let start = min(index * size, total)
       let end = min(start + size, total)
@@ -144,7 +155,11 @@ extension Store {
       file += sealed
     }
     ConstantTime.zero(&payload)
+    // The new file first, then its key over the old key: a crash between the two leaves a
+    // snapshot that does not open (the entries are evaluated instead), never an old one
+    // that does.
     try FileIO.replace(snapshotPath, with: file)
+    try FileIO.overwrite(snapshotKeyPath, at: 0, with: sealedKey)
   }
 
   /// The snapshot, if there is one: as of which row, with how many rows, and a buffer whose
@@ -153,10 +168,19 @@ extension Store {
   public func loadSnapshot() throws(StoreError) -> (
     last: Int64, count: Int64, plain: [UInt8], offset: Int
   )? {
-    guard FileIO.exists(snapshotPath) else { return nil }
-    guard let key = secrets?.local else { throw StoreError(.locked, "unlock the journal first") }
-    var file = try FileIO.read(snapshotPath)
+    guard FileIO.exists(snapshotPath), FileIO.exists(snapshotKeyPath) else { return nil }
+    guard let local = secrets?.local else {
+      throw StoreError(.locked, "unlock the journal first")
+    }
     let damaged = StoreError(.corrupt, "the stored snapshot is damaged")
+    let sealedKey = try FileIO.read(snapshotKeyPath)
+    guard sealedKey.count == AEAD.nonceCount + AEAD.keyCount + AEAD.tagCount,
+      let secret = try? AEAD.openSecret(
+        Array(sealedKey[AEAD.nonceCount...]), key: local,
+        nonce: Array(sealedKey[..<AEAD.nonceCount]), associatedData: Self.snapshotKeyContext),
+      let key = try? AEAD.Key(secret)
+    else { throw damaged }
+    var file = try FileIO.read(snapshotPath)
     guard file.count >= 9, Array(file[0..<8]) == Self.snapshotMagic else { throw damaged }
     let chunks = Int(file[8])
     var ranges = [Range<Int>]()
@@ -216,8 +240,14 @@ extension Store {
     return (last, count, file, start + 16)
   }
 
-  /// Forgets the snapshot (the state is then evaluated from the entries).
+  /// Forgets the snapshot (the state is then evaluated from the entries): its key is
+  /// overwritten in place, then the file removed.
   public func dropSnapshot() {
+    if FileIO.exists(snapshotKeyPath) {
+      try? FileIO.overwrite(
+        snapshotKeyPath, at: 0,
+        with: [UInt8](repeating: 0, count: AEAD.nonceCount + AEAD.keyCount + AEAD.tagCount))
+    }
     FileIO.remove(snapshotPath)
   }
 

@@ -80,7 +80,8 @@ public final class Store {
       database = try Self.openDatabase(in: directory, create: true)
       try keyFile.install(
         try KeyFile.seal(
-          secrets, passphrase: passphrase, parameters: parameters, duress: nil, using: &random))
+          secrets, passphrase: passphrase, parameters: parameters, duress: nil, using: &random),
+        creating: true)
       FileIO.syncDirectory(directory)
     } catch {
       FileIO.unlock(lock)
@@ -142,7 +143,9 @@ public final class Store {
   /// The database and everything derived from it (the snapshot).
   private static func removeDatabaseFiles(in directory: String) {
     for suffix in ["", "-wal", "-shm"] { FileIO.remove(directory + "/" + databaseName + suffix) }
-    for name in ["snapshot", "snapshot.new"] { FileIO.remove(directory + "/" + name) }
+    for name in ["snapshot", "snapshot.new", "snapshot-key"] {
+      FileIO.remove(directory + "/" + name)
+    }
   }
 
   // MARK: - Unlock and lock
@@ -160,7 +163,8 @@ public final class Store {
   public func unlock(
     passphrase: SecureBytes, upgrade: PasswordHash.Parameters? = nil
   ) throws(StoreError) -> Unlocking {
-    if secrets != nil { return .unlocked }
+    // Always checked, even while unlocked: a second unlock proves the passphrase again, and
+    // the duress passphrase wipes whatever the state.
     guard !isWiped else {
       throw StoreError(.wiped, "this journal's keys were destroyed; enrol this laptop again")
     }
@@ -175,12 +179,14 @@ public final class Store {
     switch try KeyFile.open(slot, passphrase: passphrase) {
     case .opened(let opened):
       attempts.reset()
-      secrets = opened
       if let upgrade, let current = slot.parameters,
         upgrade.opsLimit > current.opsLimit || upgrade.memLimit > current.memLimit
       {
-        try rewrap(opened, passphrase: passphrase, parameters: upgrade, duress: slot.duress)
+        // A failed re-wrap leaves the old slot in force (install writes the other slot
+        // first): the journal still unlocks, at the old cost, and tries again next time.
+        try? rewrap(opened, passphrase: passphrase, parameters: upgrade, duress: slot.duress)
       }
+      secrets = opened
       return .unlocked
     case .duress:
       attempts.reset()
@@ -216,19 +222,20 @@ public final class Store {
     _ duress: SecureBytes?, confirming passphrase: SecureBytes
   ) throws(StoreError) {
     let slot = try keyFile.current().slot
-    guard case .opened = try KeyFile.open(slot, passphrase: passphrase) else {
+    guard case .opened(let opened) = try KeyFile.open(slot, passphrase: passphrase),
+      let parameters = slot.parameters
+    else {
       throw StoreError(.wrongPassphrase, "the passphrase is wrong; nothing was changed")
     }
     var verifier: KeyFile.Duress?
-    if let duress, let parameters = slot.parameters {
+    if let duress {
       if case .opened = try KeyFile.open(slot, passphrase: duress) {
         throw StoreError(.io, "the duress passphrase must differ from the passphrase")
       }
       verifier = try KeyFile.duress(passphrase: duress, parameters: parameters)
     }
-    var updated = slot
-    updated.duress = verifier
-    try keyFile.install(updated)
+    // The duress block is authenticated with the keys, so the slot is sealed again.
+    try rewrap(opened, passphrase: passphrase, parameters: parameters, duress: verifier)
   }
 
   public var hasDuressPassphrase: Bool { (try? keyFile.current().slot.duress) != nil }
@@ -299,11 +306,15 @@ struct Attempts {
     let (count, last) = read()
     guard count >= 3 else { return nil }
     let delay = min(UInt64(5000) << UInt64(min(count - 3, 10)), 600_000)
-    return last + delay > now ? last + delay - now : nil
+    let (end, overflow) = last.addingReportingOverflow(delay)
+    guard !overflow, end > now else { return overflow ? delay : nil }
+    // A clock set back after the failures never makes the wait longer than the delay.
+    return min(end - now, delay)
   }
 
   func recordFailure(now: UInt64) {
-    let count = read().count + 1
+    let previous = read().count
+    let count = previous == .max ? previous : previous + 1
     var bytes = [UInt8]()
     withUnsafeBytes(of: count.bigEndian) { bytes += $0 }
     withUnsafeBytes(of: now.bigEndian) { bytes += $0 }

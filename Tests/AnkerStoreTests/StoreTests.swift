@@ -29,7 +29,7 @@ func secure(_ text: String) -> SecureBytes { SecureBytes(copying: Array(text.utf
     try file.install(
       try KeyFile.seal(
         secrets, passphrase: secure("one"), parameters: testParameters(), duress: nil,
-        using: &random))
+        using: &random), creating: true)
     #expect(try file.current().index == 0)
     try file.install(
       try KeyFile.seal(

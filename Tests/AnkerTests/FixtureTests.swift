@@ -33,8 +33,10 @@ import Testing
     #expect(state.clients.values.map(\.alias) == ["Fixture Alias"])
     #expect(state.readAudit.count == 1)
     #expect(try journal.people().map(\.name) == ["Fixture Person"])
-    // And it still takes writes.
+    // And it still takes writes, and reads back in full from its entries.
     try journal.addNote(.other, text: "written by this version", in: found.id)
+    #expect(try journal.state.cases[found.id]?.notes.count == 2)
+    try journal.verify()
     #expect(try journal.state.cases[found.id]?.notes.count == 2)
   }
 

@@ -1,0 +1,129 @@
+import AnkerCrypto
+import AnkerLog
+import AnkerModel
+import AnkerStore
+import Foundation
+import Testing
+
+@testable import Anker
+
+/// Cases found in review: each guards a property the design promises.
+@Suite struct ReviewFixTests {
+  @Test func unlockingAgainChecksThePassphraseAndHonoursDuress() throws {
+    let root = TemporaryDirectory()
+    defer { root.cleanUp() }
+    let (journal, _) = try Journal.create(
+      at: root.path + "/j", passphrase: passphrase("real"), name: "A", options: testOptions)
+    try journal.setDuressPassphrase(passphrase("duress"), confirming: passphrase("real"))
+    do {
+      try journal.unlock(passphrase: passphrase("wrong"))
+      Issue.record("a wrong passphrase was taken while unlocked")
+    } catch {
+      #expect(error.storeCode == .wrongPassphrase)
+    }
+    #expect(try journal.unlock(passphrase: passphrase("real")) == .unlocked)
+    #expect(try journal.unlock(passphrase: passphrase("duress")) == .emptied)
+    #expect(journal.isWiped)
+    #expect(journal.isLocked)
+  }
+
+  /// Changing the duress block in the key file makes the keys fail to open: it cannot be
+  /// stripped unseen.
+  @Test func theDuressBlockIsAuthenticated() throws {
+    let root = TemporaryDirectory()
+    defer { root.cleanUp() }
+    let path = root.path + "/j"
+    do {
+      let (journal, _) = try Journal.create(
+        at: path, passphrase: passphrase("real"), name: "A", options: testOptions)
+      try journal.setDuressPassphrase(passphrase("duress"), confirming: passphrase("real"))
+      journal.lock()
+    }
+    var keys = readFile(path + "/keys")
+    let slot = keys[0..<8] == ArraySlice("ANKERKEY".utf8) ? 0 : 320
+    for index in slot + 179..<slot + 237 { keys[index] = 0 }
+    // Recompute the checksum, as someone who knows the format would.
+    let checksum = BLAKE2b.hash256(Array(keys[slot..<slot + 288])).bytes
+    keys.replaceSubrange(slot + 288..<slot + 320, with: checksum)
+    FileManager.default.createFile(atPath: path + "/keys", contents: Data(keys))
+    let journal = try Journal.open(at: path, options: testOptions)
+    #expect(throws: JournalError.self) { try journal.unlock(passphrase: passphrase("real")) }
+  }
+
+  /// A shred replaces the snapshot at once; an earlier snapshot file cannot be opened again.
+  @Test func shredReplacesTheSnapshotAndItsKey() throws {
+    let root = TemporaryDirectory()
+    defer { root.cleanUp() }
+    let path = root.path + "/j"
+    let marker = Array("shredded-note-marker".utf8)
+    let earlier: [UInt8]
+    do {
+      let (journal, _) = try Journal.create(
+        at: path, passphrase: passphrase("p"), name: "A", options: testOptions)
+      let caseID = try journal.createCase(type: .outreach)
+      try journal.addNote(.other, text: String(decoding: marker, as: UTF8.self), in: caseID)
+      journal.lock()
+      earlier = readFile(path + "/snapshot")
+      try journal.unlock(passphrase: passphrase("p"))
+      try journal.shred(caseID)
+      // No lock: the process may die now; the snapshot was already replaced.
+      journal.locked { journal.session = nil }
+    }
+    let store = try Store.open(at: path)
+    _ = try store.unlock(passphrase: passphrase("p"))
+    let current = try #require(try store.loadSnapshot())
+    let found = contains(current.plain, marker)
+    #expect(!found)
+    FileManager.default.createFile(atPath: path + "/snapshot", contents: Data(earlier))
+    #expect(throws: StoreError.self) { _ = try store.loadSnapshot() }
+  }
+
+  /// The shred was stored, then the process stopped before it erased the bodies: the next
+  /// unlock erases them.
+  @Test func bodiesLeftBehindByAnInterruptedShredAreErasedAtUnlock() throws {
+    let root = TemporaryDirectory()
+    defer { root.cleanUp() }
+    let path = root.path + "/j"
+    let note: EntryID
+    do {
+      let (journal, _) = try Journal.create(
+        at: path, passphrase: passphrase("p"), name: "A", options: testOptions)
+      let caseID = try journal.createCase(type: .outreach)
+      note = try journal.addNote(.other, text: "to be erased", in: caseID)
+      // The shred's entries, committed, without the erasure step that follows in `shred`.
+      try journal.write(needsFullLog: true) { writer, state, dag, random, now throws(ModelError) in
+        ((), try writer.shred(caseID, state: state, dag: &dag, now: now, using: &random))
+      }
+      journal.locked { journal.session = nil }
+    }
+    do {
+      let journal = try Journal.open(at: path, options: testOptions)
+      try journal.unlock(passphrase: passphrase("p"))
+      #expect(try journal.state.erased.contains(note))
+      journal.locked { journal.session = nil }
+    }
+    let store = try Store.open(at: path)
+    _ = try store.unlock(passphrase: passphrase("p"))
+    #expect(try store.entries().first { $0.entry.id == note }?.entry.body == nil)
+  }
+
+  /// A refused write leaves a snapshot session as it was (no reload of the whole log).
+  @Test func aRefusedWriteKeepsTheSession() throws {
+    let root = TemporaryDirectory()
+    defer { root.cleanUp() }
+    let (journal, _) = try Journal.create(
+      at: root.path + "/j", passphrase: passphrase("p"), name: "A", options: testOptions)
+    let caseID = try journal.createCase(type: .outreach)
+    journal.lock()
+    try journal.unlock(passphrase: passphrase("p"))
+    #expect(journal.locked { journal.session?.dagIsPartial } == true)
+    var random = SystemRandom()
+    #expect(throws: JournalError.self) {
+      try journal.addNote(.other, text: "x", in: CaseID(using: &random))
+    }
+    #expect(journal.locked { journal.session?.dagIsPartial } == true)
+    try journal.addNote(.other, text: "after the refusal", in: caseID)
+    try journal.verify()
+    #expect(try journal.state.cases[caseID]?.notes.count == 1)
+  }
+}
