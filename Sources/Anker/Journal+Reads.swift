@@ -71,7 +71,9 @@ extension Journal {
   }
 
   func recordRead(_ caseID: CaseID) throws(JournalError) {
-    var record = caseID.bytes
+    // A random id per read: a row copied on the disk is written to the log once.
+    var random = SystemRandom()
+    var record = random.bytes(16) + caseID.bytes
     withUnsafeBytes(of: options.clock().bigEndian) { record += $0 }
     try withSession { _ throws(JournalError) in
       do { try store.logRead(record) } catch { throw JournalError(error) }
@@ -94,11 +96,12 @@ extension Journal {
       let pending: [(seq: Int64, record: [UInt8])]
       do { pending = try store.pendingReads() } catch { throw JournalError(error) }
       guard let last = pending.last else { return }
+      var seen = Set<ArraySlice<UInt8>>()
       let reads = pending.compactMap { item -> (caseID: CaseID, time: UInt64)? in
-        guard item.record.count == 24, let caseID = CaseID(item.record[0..<16]) else {
-          return nil
-        }
-        return (caseID, item.record[16..<24].reduce(0) { $0 << 8 | UInt64($1) })
+        guard item.record.count == 40, seen.insert(item.record[0..<16]).inserted,
+          let caseID = CaseID(item.record[16..<32])
+        else { return nil }
+        return (caseID, item.record[32..<40].reduce(0) { $0 << 8 | UInt64($1) })
       }
       _ = try commit(session) { writer, state, dag, random, now throws(ModelError) in
         [try writer.writeReadAudit(reads, state: state, dag: &dag, now: now, using: &random)]

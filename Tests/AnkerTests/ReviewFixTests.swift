@@ -1,11 +1,11 @@
 import AnkerCrypto
 import AnkerLog
 import AnkerModel
-import AnkerStore
 import Foundation
 import Testing
 
 @testable import Anker
+@testable import AnkerStore
 
 /// Cases found in review: each guards a property the design promises.
 @Suite struct ReviewFixTests {
@@ -125,5 +125,24 @@ import Testing
     try journal.addNote(.other, text: "after the refusal", in: caseID)
     try journal.verify()
     #expect(try journal.state.cases[caseID]?.notes.count == 1)
+  }
+
+  /// A read-log row copied on the disk is written to the audit once.
+  @Test func aCopiedReadIsAuditedOnce() throws {
+    let root = TemporaryDirectory()
+    defer { root.cleanUp() }
+    let path = root.path + "/j"
+    let (journal, _) = try Journal.create(
+      at: path, passphrase: passphrase("p"), name: "A", options: testOptions)
+    let caseID = try journal.createCase(type: .outreach)
+    _ = try journal.openCase(caseID)
+    do {
+      let database = try SQLiteDatabase(path: path + "/journal.sqlite", create: false)
+      try database.execute("INSERT INTO read_log (sealed) SELECT sealed FROM read_log")
+      database.close()
+    }
+    #expect(try journal.pendingReads == 2)
+    try journal.flushReadAudit()
+    #expect(try journal.state.readAudit.count == 1)
   }
 }
