@@ -172,6 +172,7 @@ extension Fault {
     case .malformedRecord(let id): [3] + id.bytes
     case .farFutureClock(let id): [4] + id.bytes
     case .refusedRecord(let id): [5] + id.bytes
+    case .rotationWraps(let id): [6] + id.bytes
     }
   }
 }

@@ -37,6 +37,7 @@ extension JournalState {
       case .malformedRecord(let id): out.kindAndDigest(3, id)
       case .farFutureClock(let id): out.kindAndDigest(4, id)
       case .refusedRecord(let id): out.kindAndDigest(5, id)
+      case .rotationWraps(let id): out.kindAndDigest(6, id)
       }
     }
     out.digests(unreadable.sorted())
@@ -132,6 +133,7 @@ extension JournalState {
       case 3: faults.append(.malformedRecord(try reader.digest("fault")))
       case 4: faults.append(.farFutureClock(try reader.digest("fault")))
       case 5: faults.append(.refusedRecord(try reader.digest("fault")))
+      case 6: faults.append(.rotationWraps(try reader.digest("fault")))
       default: throw LogError(.malformedControl, "unknown fault in a snapshot")
       }
     }

@@ -15,6 +15,9 @@ public enum Fault: Hashable, Sendable {
   /// A record whose clock reads more than five minutes ahead of this device's: kept, shown
   /// with its time, never allowed to reorder anything (causal order comes from the DAG).
   case farFutureClock(EntryID)
+  /// A rotation whose new key is sealed to a removed device, or not to a device that
+  /// remained (DESIGN rule 1). Admins should rotate again (`shareNewestKey`).
+  case rotationWraps(EntryID)
 }
 
 public struct PersonState: Hashable, Sendable {
@@ -118,6 +121,7 @@ public struct JournalState: Sendable {
     unreadable = reader.unreadable
     for group in dag.equivocations { faults.append(.equivocation(group.map(\.id))) }
     for id in reader.refused.sorted() { faults.append(.refusedRecord(id)) }
+    checkRotationWraps(dag: dag, order: order)
     for id in membership.missingBodies where !reader.erasedIDs.contains(id) {
       faults.append(.missingBody(id))
     }
