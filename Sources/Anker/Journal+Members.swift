@@ -127,7 +127,8 @@ extension Journal {
       do { try store.append(entries, outbox: false, seen: options.clock()) } catch {
         throw JournalError(error)
       }
-      try loadFully(session)
+      // Stored: the join has happened; a failure to evaluate now is retried on next use.
+      do { try loadFully(session) } catch { session.needsFullLoad = true }
     }
   }
 
@@ -163,8 +164,8 @@ extension Journal {
       do { try store.append(fresh, outbox: false, seen: options.clock()) } catch {
         throw JournalError(error)
       }
-      try loadFully(session)
-      try eraseShreddedBodies()
+      // Stored: the import has happened; a failure to evaluate now is retried on next use.
+      do { try loadFully(session) } catch { session.needsFullLoad = true }
       return fresh.count
     }
   }

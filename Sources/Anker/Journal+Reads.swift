@@ -103,10 +103,11 @@ extension Journal {
         else { return nil }
         return (caseID, item.record[32..<40].reduce(0) { $0 << 8 | UInt64($1) })
       }
-      _ = try commit(session) { writer, state, dag, random, now throws(ModelError) in
+      // The audit entry and the removal of the reads it reports commit together.
+      _ = try commit(session, clearingReadsThrough: last.seq) {
+        writer, state, dag, random, now throws(ModelError) in
         [try writer.writeReadAudit(reads, state: state, dag: &dag, now: now, using: &random)]
       }
-      do { try store.clearReads(through: last.seq) } catch { throw JournalError(error) }
     }
   }
 

@@ -25,7 +25,7 @@ extension Journal {
       let before = session.state?.logDigest
       try loadFully(session)
       guard before == nil || before == session.state?.logDigest else {
-        store.dropSnapshot()
+        try? store.dropSnapshot()
         throw JournalError(
           StoreError(
             .corrupt,
@@ -39,6 +39,13 @@ extension Journal {
     guard !session.snapshotIsCurrent, !session.needsFullLoad, let state = session.state,
       let dag = session.dag
     else { return }
+    // Bodies the state says are erased but the store still holds (their erasure failed):
+    // no snapshot until they are gone, so the next unlock loads the whole log and erases
+    // them. (A snapshot session never holds such: shreds and imports load the whole log.)
+    if !session.dagIsPartial, state.erased.contains(where: { dag[$0]?.body != nil }) {
+      do { try store.dropSnapshot() } catch { throw JournalError(error) }
+      return
+    }
     let position: (last: Int64, count: Int64)
     do { position = try store.entryPosition() } catch { throw JournalError(error) }
     var out = ByteWriter(capacity: 1 << 16)

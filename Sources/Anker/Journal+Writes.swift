@@ -189,7 +189,9 @@ extension Journal {
     try write(needsFullLog: true) { writer, state, dag, random, now throws(ModelError) in
       ((), try writer.shred(caseID, state: state, dag: &dag, now: now, using: &random))
     }
-    try eraseShreddedBodies()
+    // The shred is stored: from here on it has happened. If erasing fails now, no snapshot
+    // is written until it succeeds, and every full load tries again.
+    try? eraseShreddedBodies()
   }
 
   /// Approves that `person` may export `caseID` with its protected fields, for `hours`.
@@ -254,10 +256,12 @@ extension Journal {
     let erased = state.erased.compactMap { id in dag[id].flatMap { $0.body == nil ? nil : $0 } }
     guard !erased.isEmpty else { return }
     do {
+      // The snapshot first: it holds the case's keys and text, and must not outlive a
+      // failure below.
+      try store.dropSnapshot()
       try store.detachBodies(erased, seen: options.clock())
-      store.dropSnapshot()
     } catch { throw JournalError(error) }
     try loadFully(session)
-    try saveSnapshot(session)
+    try? saveSnapshot(session)
   }
 }

@@ -155,7 +155,15 @@ public final class Journal: @unchecked Sendable {
       do {
         outcome = try store.unlock(
           passphrase: passphrase, upgrade: options.passphraseCost.parameters())
-      } catch { throw JournalError(error) }
+      } catch {
+        // A duress wipe that failed part-way still ends the session.
+        if store.isWiped {
+          session = nil
+          idleTimer?.cancel()
+          idleTimer = nil
+        }
+        throw JournalError(error)
+      }
       guard case .unlocked = outcome, let secrets = store.secrets else {
         // The duress passphrase: the store is wiped; nothing of the session may remain.
         session = nil
@@ -301,7 +309,9 @@ public final class Journal: @unchecked Sendable {
     session.dag = dag
     session.firstSeen = firstSeen
     session.needsFullLoad = false
-    try eraseLeftoverBodies(session)
+    // Best effort: if it fails the bodies stay, no snapshot is written, and the next full
+    // load tries again.
+    try? eraseLeftoverBodies(session)
   }
 
   /// Runs a write: the writer places entries in the DAG; they are committed to the store
@@ -309,7 +319,7 @@ public final class Journal: @unchecked Sendable {
   /// after an entry was placed, the session reloads from the store, so an entry that was
   /// not stored is never built upon (its sequence number is reused, never forked).
   func commit(
-    _ session: Session, needsFullLog: Bool = false,
+    _ session: Session, needsFullLog: Bool = false, clearingReadsThrough reads: Int64? = nil,
     _ body: (
       inout JournalWriter, JournalState, inout DAG, inout SystemRandom, UInt64
     ) throws(ModelError) -> [Entry]
@@ -332,7 +342,7 @@ public final class Journal: @unchecked Sendable {
         cursor = entry.prev
       }
       entries.reverse()
-      try store.append(entries, outbox: true, seen: now)
+      try store.append(entries, outbox: true, seen: now, clearingReadsThrough: reads)
     } catch {
       if session.writer.lastOwn == before {
         session.dag = dag  // nothing was placed: the session is as it was

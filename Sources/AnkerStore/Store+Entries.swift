@@ -19,7 +19,11 @@ extension Store {
   /// Stores `entries` in one transaction, committed with `synchronous=FULL`: when this
   /// returns, they survive a power cut. Known ids are skipped (an erased body never comes
   /// back this way). `outbox` marks them as waiting for the relay (this device's own).
-  public func append(_ entries: [Entry], outbox: Bool, seen: UInt64) throws(StoreError) {
+  /// `clearingReadsThrough` also removes the read log up to that row in the same
+  /// transaction (the reads a read-audit entry among `entries` reports).
+  public func append(
+    _ entries: [Entry], outbox: Bool, seen: UInt64, clearingReadsThrough reads: Int64? = nil
+  ) throws(StoreError) {
     var time = [UInt8]()
     withUnsafeBytes(of: seen.bigEndian) { time += $0 }
     var rows = [(id: [UInt8], sealed: [UInt8])]()
@@ -35,6 +39,9 @@ extension Store {
         try insert.bind(1, row.id).bind(2, row.sealed).run()
         // A known id inserts nothing: it is neither stored again nor queued again.
         if outbox, db.changes == 1 { try queue.bind(1, db.lastInsertRowID).run() }
+      }
+      if let reads {
+        try db.statement("DELETE FROM read_log WHERE seq <= ?").bind(1, reads).run()
       }
     }
   }
@@ -233,7 +240,10 @@ extension Store {
       zeroTail(buffer, from: end)
     }
     let start = ranges[0].lowerBound
-    guard end - start >= 16 else { throw damaged }
+    guard end - start >= 16 else {
+      ConstantTime.zero(&file)
+      throw damaged
+    }
     let last = Int64(file[start..<start + 8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
     let count = Int64(file[start + 8..<start + 16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
     file.removeLast(file.count - end)
@@ -241,10 +251,11 @@ extension Store {
   }
 
   /// Forgets the snapshot (the state is then evaluated from the entries): its key is
-  /// overwritten in place, then the file removed.
-  public func dropSnapshot() {
+  /// overwritten in place, then the file removed. Throws when the key could not be
+  /// overwritten (the file is then left, and still needs the key to be read).
+  public func dropSnapshot() throws(StoreError) {
     if FileIO.exists(snapshotKeyPath) {
-      try? FileIO.overwrite(
+      try FileIO.overwrite(
         snapshotKeyPath, at: 0,
         with: [UInt8](repeating: 0, count: AEAD.nonceCount + AEAD.keyCount + AEAD.tagCount))
     }

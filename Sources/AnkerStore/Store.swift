@@ -255,13 +255,18 @@ public final class Store {
   /// read afterwards with any passphrase; a fresh enrolment and a sync bring the journal back.
   public func wipe() throws(StoreError) {
     secrets = nil
-    try keyFile.wipe(using: &random)
+    // Every step runs whatever fails before it; the first failure is reported after.
+    var failure: StoreError?
+    do { try keyFile.wipe(using: &random) } catch { failure = error }
     isWiped = true
     database.close()
     Self.removeDatabaseFiles(in: directory)
     FileIO.remove(directory + "/attempts")
     FileIO.syncDirectory(directory)
-    database = try Self.openDatabase(in: directory, create: true)
+    do { database = try Self.openDatabase(in: directory, create: true) } catch {
+      failure = failure ?? error
+    }
+    if let failure { throw failure }
   }
 
   // MARK: - Local sealing

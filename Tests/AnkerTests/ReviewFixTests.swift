@@ -47,7 +47,12 @@ import Testing
     keys.replaceSubrange(slot + 288..<slot + 320, with: checksum)
     FileManager.default.createFile(atPath: path + "/keys", contents: Data(keys))
     let journal = try Journal.open(at: path, options: testOptions)
-    #expect(throws: JournalError.self) { try journal.unlock(passphrase: passphrase("real")) }
+    do {
+      try journal.unlock(passphrase: passphrase("real"))
+      Issue.record("the keys opened with the duress block changed")
+    } catch {
+      #expect(error.storeCode == .wrongPassphrase)
+    }
   }
 
   /// A shred replaces the snapshot at once; an earlier snapshot file cannot be opened again.
@@ -65,6 +70,10 @@ import Testing
       journal.lock()
       earlier = readFile(path + "/snapshot")
       try journal.unlock(passphrase: passphrase("p"))
+      // The earlier snapshot did hold the note.
+      let before = try #require(try journal.store.loadSnapshot())
+      let held = contains(before.plain, marker)
+      #expect(held)
       try journal.shred(caseID)
       // No lock: the process may die now; the snapshot was already replaced.
       journal.locked { journal.session = nil }
@@ -94,7 +103,9 @@ import Testing
       try journal.write(needsFullLog: true) { writer, state, dag, random, now throws(ModelError) in
         ((), try writer.shred(caseID, state: state, dag: &dag, now: now, using: &random))
       }
-      journal.locked { journal.session = nil }
+      // Locking now must not write a snapshot over bodies still to erase.
+      journal.lock()
+      #expect(!FileManager.default.fileExists(atPath: path + "/snapshot"))
     }
     do {
       let journal = try Journal.open(at: path, options: testOptions)
