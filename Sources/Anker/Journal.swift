@@ -325,7 +325,7 @@ public final class Journal: @unchecked Sendable {
     ) throws(ModelError) -> [Entry]
   ) throws(JournalError) -> [Entry] {
     if needsFullLog { try ensureFullLog(session) }
-    guard var dag = session.dag, let state = session.state else {
+    guard var dag = session.dag, session.state != nil else {
       throw JournalError(.notEnrolled, "this laptop is not a member of a journal yet")
     }
     session.dag = nil  // moved out, so the writer mutates it in place
@@ -333,7 +333,9 @@ public final class Journal: @unchecked Sendable {
     let before = session.writer.lastOwn
     var entries = [Entry]()
     do {
-      _ = try body(&session.writer, state, &dag, &session.random, now)
+      // The state is lent for the call only: no copy outlives it, so applying the new
+      // entries below mutates the state in place instead of copying its tables.
+      _ = try body(&session.writer, session.state!, &dag, &session.random, now)
       // Every entry the writer placed, whatever it returned (a write may first start a new
       // key generation): this device's chain back to where it stood.
       var cursor = session.writer.lastOwn

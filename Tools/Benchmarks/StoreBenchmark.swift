@@ -172,16 +172,23 @@ struct StoreBenchmark {
     phases.unlock = seconds { try! journal!.unlock(passphrase: passphrase) }
     let notes = try! journal!.state.cases.values.reduce(0) { $0 + $1.notes.count }
     precondition(notes == journalEntries - 401, "every note loaded")
-    let write = seconds {
-      _ = try! journal!.addNote(
-        .supportTalk, text: "after the open", in: try! journal!.state.cases.keys.first!)
+    let someCase = try! journal!.state.cases.keys.first!
+    let write = seconds { _ = try! journal!.addNote(.supportTalk, text: "first", in: someCase) }
+    // Appends to the large journal: their cost must not grow with it.
+    var large = [Double]()
+    for _ in 0..<500 {
+      large.append(seconds { _ = try! journal!.addNote(.supportTalk, text: "more", in: someCase) })
     }
+    large.sort()
     let total = phases.open + phases.unlock - derivation
     print(
       "  open + unlock of \(journalEntries) entries: \(format(total, 3)) s excluding Argon2id (target ≤ 0.5 s)"
     )
     print(
       "    open \(format(phases.open, 3)) s, unlock from the snapshot \(format(phases.unlock, 3)) s, Argon2id (minimum cost) \(format(derivation * 1000, 2)) ms; first note after it \(format(write * 1000, 2)) ms"
+    )
+    print(
+      "    appends to it: p50 \(format(large[250] * 1000, 3)) ms, p99 \(format(large[495] * 1000, 3)) ms"
     )
     print(
       "    without a snapshot (first unlock) \(format(first, 3)) s; lock, writing the snapshot, \(format(lock, 3)) s"
