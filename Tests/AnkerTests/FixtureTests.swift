@@ -25,14 +25,29 @@ import Testing
     #expect(state.faults.isEmpty)
     let found = try #require(state.cases.values.first)
     #expect(found.type == .outreach)
-    #expect(found.notes.values.map(\.text) == ["fixture note v1"])
-    #expect(found.notes.values.first?.amendments.map(\.text) == ["fixture amendment v1"])
+    do {
+      let holds = found.notes.values.map(\.text) == ["fixture note v1"]
+      #expect(holds, "content differs (not printed)")
+    }
+    do {
+      let holds = found.notes.values.first?.amendments.map(\.text) == ["fixture amendment v1"]
+      #expect(holds, "content differs (not printed)")
+    }
     #expect(found.sets["tags"]?.elements == ["fixture"])
-    #expect(found.safetyPlans.values.map(\.text) == ["fixture plan v1"])
+    do {
+      let holds = found.safetyPlans.values.map(\.text) == ["fixture plan v1"]
+      #expect(holds, "content differs (not printed)")
+    }
     #expect(found.consents.count == 1)
-    #expect(state.clients.values.map(\.alias) == ["Fixture Alias"])
+    do {
+      let holds = state.clients.values.map(\.alias) == ["Fixture Alias"]
+      #expect(holds, "content differs (not printed)")
+    }
     #expect(state.readAudit.count == 1)
-    #expect(try journal.people().map(\.name) == ["Fixture Person"])
+    do {
+      let holds = try journal.people().map(\.name) == ["Fixture Person"]
+      #expect(holds, "content differs (not printed)")
+    }
     // And it still takes writes, and reads back in full from its entries.
     try journal.addNote(.other, text: "written by this version", in: found.id)
     #expect(try journal.state.cases[found.id]?.notes.count == 2)

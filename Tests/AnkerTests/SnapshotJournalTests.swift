@@ -42,7 +42,10 @@ import Testing
     #expect(incremental.keys.caseKeys.count == full.keys.caseKeys.count)
     #expect(full.cases[caseID]?.notes.count == 3)
     #expect(full.cases[second] != nil)
-    #expect(full.clients[client]?.identity["legalName"]?.shown?.value == "someone")
+    do {
+      let holds = full.clients[client]?.identity["legalName"]?.shown?.value == "someone"
+      #expect(holds, "content differs (not printed)")
+    }
   }
 
   /// Killed without locking: the snapshot is older than the last rows, which are this
