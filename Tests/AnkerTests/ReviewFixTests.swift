@@ -157,3 +157,44 @@ import Testing
     #expect(try journal.state.readAudit.count == 1)
   }
 }
+
+/// A snapshot taken while a recovery enrolment's time lock ran is not used once it has run
+/// out: membership at that point depends on the clock.
+@Suite struct LapsedTimeLockTests {
+  @Test func aLapsedTimeLockEvaluatesTheLogAgain() throws {
+    let root = TemporaryDirectory()
+    defer { root.cleanUp() }
+    let clock = TestClock()
+    let (journal, recovery) = try Journal.create(
+      at: root.path + "/j", passphrase: passphrase("p"), name: "A", options: clock.options)
+    // The paper key's authority enrols a new device (72 h time lock by default).
+    var random = SystemRandom()
+    let device = Signing.PrivateKey(using: &random)
+    let authority = recovery.authorityKey
+    let draft = try #require(journal.locked { journal.session?.dag }).draft(
+      author: authority.publicKey, lastOwn: nil)
+    let enrolment = draft.sign(
+      body: Control.recoveryEnrolment(
+        Control.RecoveryEnrolment(
+          time: Timestamp(milliseconds: clock.now), device: device.publicKey,
+          box: Box.PrivateKey(using: &random).publicKey, person: PersonID(using: &random))
+      ).encoded, with: authority)
+    var log = [UInt8]()
+    withUnsafeBytes(of: UInt32(enrolment.encoded.count).bigEndian) { log += $0 }
+    log += enrolment.encoded
+    #expect(try journal.importLog(log) == 1)
+    #expect(try journal.state.membership.devices[device.publicKey] == nil)
+    journal.lock()  // the snapshot sees the lock running
+    // Before it runs out, the snapshot is used.
+    clock.advance(3_600_000)
+    try journal.unlock(passphrase: passphrase("p"))
+    #expect(journal.locked { journal.session?.dagIsPartial } == true)
+    #expect(try journal.state.membership.devices[device.publicKey] == nil)
+    journal.lock()
+    // After, the log is evaluated again and the device is in.
+    clock.advance(72 * 3_600_000)
+    try journal.unlock(passphrase: passphrase("p"))
+    #expect(journal.locked { journal.session?.dagIsPartial } == false)
+    #expect(try journal.state.membership.devices[device.publicKey]?.role == .admin)
+  }
+}
