@@ -23,11 +23,23 @@ public struct Digest256: Hashable, Comparable, Sendable, CustomStringConvertible
   /// Reads 32 bytes; returns nil for any other length.
   public init?(_ bytes: some Collection<UInt8>) {
     guard bytes.count == Self.byteCount else { return nil }
-    var words: [UInt64] = [0, 0, 0, 0]
-    for (index, byte) in bytes.enumerated() {
-      words[index / 8] = (words[index / 8] << 8) | UInt64(byte)
+    // Arrays and slices (nearly every caller) are read in place, without an allocation.
+    if let digest = bytes.withContiguousStorageIfAvailable({
+      Digest256(unsafeBytes: UnsafeRawBufferPointer($0))
+    }) {
+      self = digest
+      return
     }
-    self.init(words: words[0], words[1], words[2], words[3])
+    var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    for (index, byte) in bytes.enumerated() {
+      switch index / 8 {
+      case 0: words.0 = words.0 << 8 | UInt64(byte)
+      case 1: words.1 = words.1 << 8 | UInt64(byte)
+      case 2: words.2 = words.2 << 8 | UInt64(byte)
+      default: words.3 = words.3 << 8 | UInt64(byte)
+      }
+    }
+    self.init(words: words.0, words.1, words.2, words.3)
   }
 
   /// Reads exactly 32 bytes from a raw buffer.
@@ -55,9 +67,10 @@ public struct Digest256: Hashable, Comparable, Sendable, CustomStringConvertible
 
   /// Appends the 32 bytes to `out` without an intermediate array.
   public func appendBytes(to out: inout [UInt8]) {
-    for word in [w0, w1, w2, w3] {
-      withUnsafeBytes(of: word.bigEndian) { out.append(contentsOf: $0) }
-    }
+    withUnsafeBytes(of: w0.bigEndian) { out.append(contentsOf: $0) }
+    withUnsafeBytes(of: w1.bigEndian) { out.append(contentsOf: $0) }
+    withUnsafeBytes(of: w2.bigEndian) { out.append(contentsOf: $0) }
+    withUnsafeBytes(of: w3.bigEndian) { out.append(contentsOf: $0) }
   }
 
   public static func < (lhs: Digest256, rhs: Digest256) -> Bool {

@@ -72,6 +72,8 @@ struct Digest256Tests {
       #expect(Digest256(hex: digest.hex.uppercased()) == digest)
       #expect(bytes.withUnsafeBytes { Digest256(unsafeBytes: $0) } == digest)
       #expect(Digest256(bytes[...]) == digest)
+      // A collection without contiguous storage takes the byte-by-byte path.
+      #expect(Digest256(bytes.lazy.map { $0 }) == digest)
       var out: [UInt8] = [9]
       digest.appendBytes(to: &out)
       #expect(out == [9] + bytes)
