@@ -190,6 +190,13 @@ extension ByteWriter {
     flag(value != nil)
     if let value { text(value) }
   }
+  /// An entry's text with when and by whom: amendments, strikes, safety plan versions.
+  mutating func authored(_ entry: EntryID, _ text: String, _ time: Timestamp, _ author: PersonID?) {
+    digest(entry)
+    self.text(text)
+    self.time(time)
+    optionalPerson(author)
+  }
   mutating func kindAndDigest(_ kind: UInt8, _ id: Digest256) {
     byte(kind)
     digest(id)
@@ -265,19 +272,9 @@ extension ByteWriter {
       text(note.text)
       flag(note.late)
       varint(UInt64(note.amendments.count))
-      for amendment in note.amendments {
-        digest(amendment.entry)
-        text(amendment.text)
-        time(amendment.time)
-        optionalPerson(amendment.author)
-      }
+      for item in note.amendments { authored(item.entry, item.text, item.time, item.author) }
       varint(UInt64(note.strikes.count))
-      for strike in note.strikes {
-        digest(strike.entry)
-        text(strike.reason)
-        time(strike.time)
-        optionalPerson(strike.author)
-      }
+      for item in note.strikes { authored(item.entry, item.reason, item.time, item.author) }
     }
     varint(UInt64(found.risks.count))
     for risk in found.risks.values.sorted(by: { $0.entry < $1.entry }) {
@@ -294,10 +291,7 @@ extension ByteWriter {
     }
     varint(UInt64(found.safetyPlans.count))
     for plan in found.safetyPlans.values.sorted(by: { $0.entry < $1.entry }) {
-      digest(plan.entry)
-      text(plan.text)
-      time(plan.time)
-      optionalPerson(plan.author)
+      authored(plan.entry, plan.text, plan.time, plan.author)
     }
     varint(UInt64(found.consents.count))
     for consent in found.consents.values.sorted(by: { $0.entry < $1.entry }) {
@@ -340,6 +334,11 @@ extension ByteReader {
   }
   mutating func optionalText() throws(LogError) -> String? {
     try flag("text") ? try text("text") : nil
+  }
+  mutating func authored() throws(LogError) -> (
+    entry: EntryID, text: String, time: Timestamp, author: PersonID?
+  ) {
+    (try digest("entry"), try text("text"), try time(), try optionalPerson())
   }
   mutating func key() throws(LogError) -> AEAD.Key {
     let bytes = try take(AEAD.keyCount, "key")
@@ -411,16 +410,14 @@ extension ByteReader {
         author: try optionalPerson(), text: try text("note"))
       note.late = try flag("late")
       for _ in 0..<(try count("amendments")) {
+        let item = try authored()
         note.amendments.append(
-          Amendment(
-            entry: try digest("amendment"), text: try text("amendment"), time: try time(),
-            author: try optionalPerson()))
+          Amendment(entry: item.entry, text: item.text, time: item.time, author: item.author))
       }
       for _ in 0..<(try count("strikes")) {
+        let item = try authored()
         note.strikes.append(
-          Strike(
-            entry: try digest("strike"), reason: try text("strike"), time: try time(),
-            author: try optionalPerson()))
+          Strike(entry: item.entry, reason: item.text, time: item.time, author: item.author))
       }
       found.notes[entry] = note
     }
@@ -440,9 +437,9 @@ extension ByteReader {
         time: try time())
     }
     for _ in 0..<(try count("plans")) {
-      let entry = try digest("plan")
-      found.safetyPlans[entry] = SafetyPlanVersion(
-        entry: entry, text: try text("plan"), time: try time(), author: try optionalPerson())
+      let item = try authored()
+      found.safetyPlans[item.entry] = SafetyPlanVersion(
+        entry: item.entry, text: item.text, time: item.time, author: item.author)
     }
     for _ in 0..<(try count("consents")) {
       let entry = try digest("consent")

@@ -40,9 +40,7 @@ extension Store {
         // A known id inserts nothing: it is neither stored again nor queued again.
         if outbox, db.changes == 1 { try queue.bind(1, db.lastInsertRowID).run() }
       }
-      if let reads {
-        try db.statement("DELETE FROM read_log WHERE seq <= ?").bind(1, reads).run()
-      }
+      if let reads { try clearReads(through: reads) }
     }
   }
 
@@ -54,19 +52,21 @@ extension Store {
     query.bind(1, seq)
     var out = [StoredEntry]()
     while try query.step() {
-      let id = query.blob(1)
-      let plain = try openLocal(query.blob(2), context: Self.entryContext + id)
-      guard plain.count > 8, let entry = try? Entry(decoding: Array(plain[8...])),
-        entry.id.bytes == id
-      else {
-        throw StoreError(.corrupt, "a stored entry does not decode: the store was damaged")
-      }
-      out.append(
-        StoredEntry(
-          entry: entry, firstSeen: plain[0..<8].reduce(0) { $0 << 8 | UInt64($1) },
-          seq: query.int(0)))
+      let (entry, firstSeen) = try openRow(id: query.blob(1), sealed: query.blob(2))
+      out.append(StoredEntry(entry: entry, firstSeen: firstSeen, seq: query.int(0)))
     }
     return out
+  }
+
+  /// One `entry` row opened: it must authenticate, decode, and be the entry its id names.
+  private func openRow(id: [UInt8], sealed: [UInt8]) throws(StoreError) -> (Entry, UInt64) {
+    let plain = try openLocal(sealed, context: Self.entryContext + id)
+    guard plain.count > 8, let entry = try? Entry(decoding: Array(plain[8...])),
+      entry.id.bytes == id
+    else {
+      throw StoreError(.corrupt, "a stored entry does not decode: the store was damaged")
+    }
+    return (entry, plain[0..<8].reduce(0) { $0 << 8 | UInt64($1) })
   }
 
   /// The newest row number and the number of rows.
@@ -78,12 +78,7 @@ extension Store {
   }
 
   public var entryCount: Int {
-    get throws(StoreError) {
-      let query = try db.statement("SELECT count(*) FROM entry")
-      defer { query.reset() }
-      _ = try query.step()
-      return Int(query.int(0))
-    }
+    get throws(StoreError) { Int(try entryPosition().count) }
   }
 
   /// Replaces stored entries by their body-less form (a crypto-shred erased them). With
@@ -271,12 +266,7 @@ extension Store {
     defer { query.reset() }
     var out = [Entry]()
     while try query.step() {
-      let id = query.blob(0)
-      let plain = try openLocal(query.blob(1), context: Self.entryContext + id)
-      guard plain.count > 8, let entry = try? Entry(decoding: Array(plain[8...])) else {
-        throw StoreError(.corrupt, "a stored entry does not decode: the store was damaged")
-      }
-      out.append(entry)
+      out.append(try openRow(id: query.blob(0), sealed: query.blob(1)).0)
     }
     return out
   }

@@ -33,7 +33,10 @@ import Testing
       let holds = found.notes.values.first?.amendments.map(\.text) == ["fixture amendment v1"]
       #expect(holds, "content differs (not printed)")
     }
-    #expect(found.sets["tags"]?.elements == ["fixture"])
+    do {
+      let holds = found.sets["tags"]?.elements == ["fixture"]
+      #expect(holds, "content differs (not printed)")
+    }
     do {
       let holds = found.safetyPlans.values.map(\.text) == ["fixture plan v1"]
       #expect(holds, "content differs (not printed)")
