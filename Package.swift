@@ -10,6 +10,16 @@ let package = Package(
     .library(name: "AnkerModel", targets: ["AnkerModel"]),
     .library(name: "AnkerStore", targets: ["AnkerStore"]),
     .library(name: "Anker", targets: ["Anker"]),
+    .library(name: "AnkerSync", targets: ["AnkerSync"]),
+    .executable(name: "anker-relay", targets: ["anker-relay"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1", traits: []),
+    .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
+    .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
+    .package(url: "https://github.com/apple/swift-http-types.git", exact: "1.8.0"),
   ],
   targets: [
     // System library: imported by AnkerCrypto only.
@@ -28,7 +38,29 @@ let package = Package(
     .target(name: "AnkerLog", dependencies: ["AnkerCrypto"]),
     .target(name: "AnkerModel", dependencies: ["AnkerLog", "AnkerCrypto"]),
     .target(name: "AnkerStore", dependencies: ["AnkerLog", "AnkerCrypto", "CSQLite"]),
-    .target(name: "Anker", dependencies: ["AnkerStore", "AnkerModel", "AnkerLog", "AnkerCrypto"]),
+    .target(name: "AnkerSync", dependencies: ["AnkerLog", "AnkerCrypto"]),
+    .target(
+      name: "Anker",
+      dependencies: ["AnkerStore", "AnkerSync", "AnkerModel", "AnkerLog", "AnkerCrypto"]),
+    // The relay: storage and HTTP service (ciphertext only). It reuses the store's SQLite
+    // wrapper and nothing else of it.
+    .target(
+      name: "AnkerRelay",
+      dependencies: [
+        "AnkerLog", "AnkerCrypto", "AnkerSync", "AnkerStore", "CSQLite",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "HummingbirdTLS", package: "hummingbird"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
+        .product(name: "HTTPTypes", package: "swift-http-types"),
+      ]),
+    .executableTarget(
+      name: "anker-relay",
+      dependencies: [
+        "AnkerRelay", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+      ]),
 
     // Tools a person runs (Tools/): the vector generator and the benchmarks.
     .target(

@@ -6,11 +6,11 @@
 
 /// The few POSIX calls the store needs beyond SQLite: reading and rewriting small files in
 /// place with fsync, private directories, and an exclusive lock for the store.
-enum FileIO {
-  static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+package enum FileIO {
+  package static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
   /// Creates `path` (and parents) readable by the owner only.
-  static func makePrivateDirectory(_ path: String) throws(StoreError) {
+  package static func makePrivateDirectory(_ path: String) throws(StoreError) {
     var partial = path.hasPrefix("/") ? "" : "."
     for component in path.split(separator: "/") {
       partial += "/" + component
@@ -21,7 +21,7 @@ enum FileIO {
     chmod(path, 0o700)
   }
 
-  static func read(_ path: String) throws(StoreError) -> [UInt8] {
+  package static func read(_ path: String) throws(StoreError) -> [UInt8] {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else {
       throw errno == ENOENT
@@ -50,7 +50,7 @@ enum FileIO {
 
   /// Replaces the file at `path` with `bytes` atomically: a new file is written and fsynced
   /// beside it, then renamed over it. A crash leaves the old file or the new one.
-  static func replace(_ path: String, with bytes: [UInt8]) throws(StoreError) {
+  package static func replace(_ path: String, with bytes: [UInt8]) throws(StoreError) {
     let temporary = path + ".new"
     let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
     guard fd >= 0 else { throw StoreError(.io, "cannot write a store file (errno \(errno))") }
@@ -79,7 +79,7 @@ enum FileIO {
 
   /// Writes `bytes` at `offset` in place and fsyncs before returning: the old bytes there are
   /// overwritten in the file, not left in a copy. Creates the file (0600) if absent.
-  static func overwrite(_ path: String, at offset: Int, with bytes: [UInt8]) throws(StoreError) {
+  package static func overwrite(_ path: String, at offset: Int, with bytes: [UInt8]) throws(StoreError) {
     let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
     guard fd >= 0 else { throw StoreError(.io, "cannot write a store file (errno \(errno))") }
     defer { close(fd) }
@@ -98,20 +98,20 @@ enum FileIO {
   }
 
   /// Makes a new or removed name in `directory` durable.
-  static func syncDirectory(_ directory: String) {
+  package static func syncDirectory(_ directory: String) {
     let fd = open(directory, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { return }
     fsync(fd)
     close(fd)
   }
 
-  static func remove(_ path: String) { unlink(path) }
+  package static func remove(_ path: String) { unlink(path) }
 
-  static func restrictToOwner(_ path: String) { chmod(path, 0o600) }
+  package static func restrictToOwner(_ path: String) { chmod(path, 0o600) }
 
   /// An exclusive advisory lock on `path`, held while the returned descriptor stays open; the
   /// kernel releases it when the process ends, however it ends.
-  static func lockExclusively(_ path: String) throws(StoreError) -> Int32 {
+  package static func lockExclusively(_ path: String) throws(StoreError) -> Int32 {
     let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
     guard fd >= 0 else { throw StoreError(.io, "cannot open the store's lock file") }
     guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
@@ -122,13 +122,13 @@ enum FileIO {
     return fd
   }
 
-  static func unlock(_ fd: Int32) {
+  package static func unlock(_ fd: Int32) {
     flock(fd, LOCK_UN)
     close(fd)
   }
 
   /// Wall-clock milliseconds since 1970.
-  static func nowMilliseconds() -> UInt64 {
+  package static func nowMilliseconds() -> UInt64 {
     var spec = timespec()
     clock_gettime(CLOCK_REALTIME, &spec)
     return UInt64(spec.tv_sec) * 1000 + UInt64(spec.tv_nsec) / 1_000_000

@@ -3,11 +3,11 @@ internal import CSQLite
 /// A thin wrapper over one SQLite connection: prepared statements, blobs in and out,
 /// transactions. Every error becomes a `StoreError`; SQL text and bound values never appear
 /// in one (they may hold ciphertext sizes, never content, but stay out anyway).
-final class SQLiteDatabase {
+package final class SQLiteDatabase {
   private var handle: OpaquePointer?
   private var cache: [String: SQLiteStatement] = [:]
 
-  init(path: String, create: Bool) throws(StoreError) {
+  package init(path: String, create: Bool) throws(StoreError) {
     var flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
     if create { flags |= SQLITE_OPEN_CREATE }
     let status = sqlite3_open_v2(path, &handle, flags, nil)
@@ -22,20 +22,20 @@ final class SQLiteDatabase {
 
   deinit { close() }
 
-  func close() {
+  package func close() {
     cache.removeAll()
     if let handle { sqlite3_close_v2(handle) }
     handle = nil
   }
 
   /// Runs statements that return no rows (schema, pragmas).
-  func execute(_ sql: String) throws(StoreError) {
+  package func execute(_ sql: String) throws(StoreError) {
     let status = sqlite3_exec(handle, sql, nil, nil, nil)
     guard status == SQLITE_OK else { throw failure(status, "a store statement failed") }
   }
 
   /// A prepared statement, cached by its SQL.
-  func statement(_ sql: String) throws(StoreError) -> SQLiteStatement {
+  package func statement(_ sql: String) throws(StoreError) -> SQLiteStatement {
     if let cached = cache[sql] {
       cached.reset()
       return cached
@@ -51,14 +51,14 @@ final class SQLiteDatabase {
   }
 
   /// One value from a single-row query (a pragma).
-  func scalarText(_ sql: String) throws(StoreError) -> String? {
+  package func scalarText(_ sql: String) throws(StoreError) -> String? {
     let statement = try statement(sql)
     defer { statement.reset() }
     guard try statement.step() else { return nil }
     return statement.text(0)
   }
 
-  func transaction<R>(_ body: () throws(StoreError) -> R) throws(StoreError) -> R {
+  package func transaction<R>(_ body: () throws(StoreError) -> R) throws(StoreError) -> R {
     try execute("BEGIN IMMEDIATE")
     do {
       let result = try body()
@@ -70,14 +70,14 @@ final class SQLiteDatabase {
     }
   }
 
-  var changes: Int { Int(sqlite3_changes(handle)) }
-  var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+  package var changes: Int { Int(sqlite3_changes(handle)) }
+  package var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
-  func failure(_ status: Int32, _ message: String) -> StoreError {
+  package func failure(_ status: Int32, _ message: String) -> StoreError {
     Self.error(handle.map { sqlite3_extended_errcode($0) } ?? status, message)
   }
 
-  static func error(_ code: Int32, _ message: String) -> StoreError {
+  package static func error(_ code: Int32, _ message: String) -> StoreError {
     switch code & 0xff {
     case SQLITE_CORRUPT, SQLITE_NOTADB:
       return StoreError(
@@ -99,24 +99,24 @@ final class SQLiteDatabase {
 }
 
 /// A prepared statement. Bind with 1-based indexes, read columns with 0-based ones.
-final class SQLiteStatement {
+package final class SQLiteStatement {
   private let raw: OpaquePointer
   private unowned let database: SQLiteDatabase
 
-  init(_ raw: OpaquePointer, database: SQLiteDatabase) {
+  package init(_ raw: OpaquePointer, database: SQLiteDatabase) {
     self.raw = raw
     self.database = database
   }
 
   deinit { sqlite3_finalize(raw) }
 
-  func reset() {
+  package func reset() {
     sqlite3_reset(raw)
     sqlite3_clear_bindings(raw)
   }
 
   @discardableResult
-  func bind(_ index: Int32, _ bytes: [UInt8]) -> Self {
+  package func bind(_ index: Int32, _ bytes: [UInt8]) -> Self {
     bytes.withUnsafeBytes {
       _ = anker_sqlite_bind_blob_transient(
         raw, index, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count))
@@ -125,13 +125,13 @@ final class SQLiteStatement {
   }
 
   @discardableResult
-  func bind(_ index: Int32, _ value: Int64) -> Self {
+  package func bind(_ index: Int32, _ value: Int64) -> Self {
     sqlite3_bind_int64(raw, index, value)
     return self
   }
 
   @discardableResult
-  func bind(_ index: Int32, _ text: String) -> Self {
+  package func bind(_ index: Int32, _ text: String) -> Self {
     var text = text
     text.withUTF8 { utf8 in
       utf8.withMemoryRebound(to: CChar.self) {
@@ -142,7 +142,7 @@ final class SQLiteStatement {
   }
 
   /// Steps once: true while a row is there.
-  func step() throws(StoreError) -> Bool {
+  package func step() throws(StoreError) -> Bool {
     let status = sqlite3_step(raw)
     switch status {
     case SQLITE_ROW: return true
@@ -152,23 +152,23 @@ final class SQLiteStatement {
   }
 
   /// Runs a statement that returns no rows.
-  func run() throws(StoreError) {
+  package func run() throws(StoreError) {
     defer { reset() }
     while try step() {}
   }
 
-  func blob(_ column: Int32) -> [UInt8] {
+  package func blob(_ column: Int32) -> [UInt8] {
     let count = Int(sqlite3_column_bytes(raw, column))
     guard count > 0, let pointer = sqlite3_column_blob(raw, column) else { return [] }
     return [UInt8](UnsafeRawBufferPointer(start: pointer, count: count))
   }
 
-  func int(_ column: Int32) -> Int64 { sqlite3_column_int64(raw, column) }
+  package func int(_ column: Int32) -> Int64 { sqlite3_column_int64(raw, column) }
 
-  func text(_ column: Int32) -> String? {
+  package func text(_ column: Int32) -> String? {
     guard let pointer = sqlite3_column_text(raw, column) else { return nil }
     return String(cString: pointer)
   }
 
-  func isNull(_ column: Int32) -> Bool { sqlite3_column_type(raw, column) == SQLITE_NULL }
+  package func isNull(_ column: Int32) -> Bool { sqlite3_column_type(raw, column) == SQLITE_NULL }
 }

@@ -1,0 +1,106 @@
+import AnkerCrypto
+import AnkerLog
+import AnkerSync
+
+/// What the relay keeps in memory for one journal: the DAG of every stored entry (content
+/// bodies detached, control bodies kept) and who may push, as `Membership` decides it: the
+/// relay uses the same module as every device (DESIGN rule 2).
+struct JournalIndex {
+  var dag: DAG
+  var head: UInt64
+  var chain: Digest256
+  var bytes: Int64
+  var erased: Set<Digest256>
+  var rights: Rights
+
+  /// Who may authenticate to the relay and whose entries it takes, from the membership.
+  struct Rights {
+    /// Admitted and not removed.
+    var active: Set<Signing.PublicKey> = []
+    /// Enrolled by the recovery authority, time lock still running (not vetoed).
+    var pending: Set<Signing.PublicKey> = []
+    /// Removed devices: the highest sequence of theirs any standing removal accepted.
+    var removed: [Signing.PublicKey: UInt64] = [:]
+    var recoveryAuthority: Signing.PublicKey?
+
+    init() {}
+
+    init(dag: DAG, now: UInt64) {
+      let membership = Membership(dag: dag, now: now)
+      for (key, device) in membership.devices {
+        guard device.isRemoved else {
+          active.insert(key)
+          continue
+        }
+        var highest: UInt64 = 0
+        var first = true
+        for removal in device.removedBy {
+          guard case .deviceRemoved(let removed)? = dag[removal]?.control else { continue }
+          let accepted = removed.lastID == nil ? 0 : removed.lastSequence
+          highest = first ? accepted : min(highest, accepted)
+          first = false
+        }
+        self.removed[key] = highest
+      }
+      for enrolment in membership.enrolments.values
+      where !enrolment.isVetoed && membership.devices[enrolment.device] == nil {
+        pending.insert(enrolment.device)
+      }
+      recoveryAuthority = membership.recoveryAuthority
+    }
+
+    enum Standing { case allowed, revoked, unknown }
+
+    /// Whether `device` may make requests.
+    func standing(of device: Signing.PublicKey) -> Standing {
+      if active.contains(device) || pending.contains(device) || device == recoveryAuthority {
+        return .allowed
+      }
+      return removed[device] != nil ? .revoked : .unknown
+    }
+
+    /// Whether the relay takes `entry` (whoever pushes it): its author may write, or wrote it
+    /// before a removal cut the author off.
+    func admits(_ entry: Entry) -> Standing {
+      if let highest = removed[entry.author] {
+        return entry.sequence <= highest ? .allowed : .revoked
+      }
+      return standing(of: entry.author)
+    }
+  }
+
+  /// The form the DAG keeps: control bodies stay (membership reads them), others go.
+  static func indexed(_ entry: Entry) -> Entry {
+    entry.bodyKind == .control ? entry : entry.detachingBody()
+  }
+
+  init(genesis: Entry) throws(LogError) {
+    dag = try DAG(genesis: genesis)
+    head = 0
+    chain = .zero
+    bytes = 0
+    erased = []
+    rights = Rights(dag: dag, now: 0)
+  }
+
+  /// Rebuilds the index from stored rows (in sequence order).
+  init(rows: [(sequence: UInt64, data: [UInt8])], erased: Set<Digest256>, bytes: Int64, now: UInt64)
+    throws(LogError)
+  {
+    guard let first = rows.first else {
+      throw LogError(.invalidGenesis, "a stored journal has no genesis")
+    }
+    dag = try DAG(genesis: try Entry(decoding: first.data))
+    chain = RelayCheckpoint.extend(.zero, sequence: first.sequence, id: dag.genesisID)
+    head = first.sequence
+    for row in rows.dropFirst() {
+      let entry = try Entry(decoding: row.data)
+      try dag.insert(Self.indexed(entry))
+      chain = RelayCheckpoint.extend(chain, sequence: row.sequence, id: entry.id)
+      head = row.sequence
+    }
+    self.bytes = bytes
+    self.erased = erased
+    rights = Rights(dag: dag, now: now)
+  }
+}

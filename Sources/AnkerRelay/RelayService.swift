@@ -1,0 +1,462 @@
+import AnkerCrypto
+import AnkerLog
+import AnkerStore
+import AnkerSync
+import Foundation
+
+/// The relay's logic without HTTP: authentication, journals, pushes, pages, fetches and
+/// attestations over one `RelayStorage`. One actor serialises every write, so sequence
+/// numbers are assigned in one order and each push is one FULL transaction.
+public actor RelayService {
+  public struct Configuration: Sendable {
+    /// The origin clients sign (scheme://host:port), as they reach the relay.
+    public var origin: String
+    /// Bytes of entries one journal may hold (nil: no limit).
+    public var journalQuota: Int64?
+    public var clock: @Sendable () -> UInt64
+
+    public init(
+      origin: String, journalQuota: Int64? = nil,
+      clock: @escaping @Sendable () -> UInt64 = { Store.wallClock() }
+    ) {
+      self.origin = origin
+      self.journalQuota = journalQuota
+      self.clock = clock
+    }
+  }
+
+  public private(set) var configuration: Configuration
+  let storage: RelayStorage
+  let key: Signing.PrivateKey
+  private var indexes: [JournalID: JournalIndex] = [:]
+  private var lastPrune: UInt64 = 0
+  let metrics: RelayMetrics
+
+  public nonisolated let publicKey: Signing.PublicKey
+  /// The relay's clock (milliseconds since 1970).
+  public nonisolated let clock: @Sendable () -> UInt64
+
+  public init(directory: String, configuration: Configuration) throws(RelayError) {
+    do {
+      storage = try RelayStorage(directory: directory)
+      key = try RelayKey.loadOrCreate(in: directory)
+    } catch { throw RelayError(error) }
+    publicKey = key.publicKey
+    clock = configuration.clock
+    self.configuration = configuration
+    metrics = RelayMetrics()
+  }
+
+  /// Sets the origin once the listening port is known (port 0 in tests).
+  public func setOrigin(_ origin: String) { configuration.origin = origin }
+
+  public var origin: String { configuration.origin }
+
+  // MARK: - Authentication
+
+  public struct SignedRequest: Sendable {
+    public var method: String
+    public var pathWithQuery: String
+    public var journal: JournalID
+    public var body: [UInt8]
+    public var device: String?
+    public var time: String?
+    public var nonce: String?
+    public var signature: String?
+
+    public init(
+      method: String, pathWithQuery: String, journal: JournalID, body: [UInt8],
+      header: (String) -> String?
+    ) {
+      self.method = method
+      self.pathWithQuery = pathWithQuery
+      self.journal = journal
+      self.body = body
+      device = header(RequestSignature.deviceHeader)
+      time = header(RequestSignature.timeHeader)
+      nonce = header(RequestSignature.nonceHeader)
+      signature = header(RequestSignature.signatureHeader)
+    }
+  }
+
+  /// Checks a request's signature (outside the actor: it is pure and costs a verification).
+  nonisolated func checkSignature(_ request: SignedRequest, origin: String) throws(RelayError)
+    -> (device: Signing.PublicKey, time: UInt64, nonce: [UInt8])
+  {
+    guard let deviceHex = request.device, let timeText = request.time,
+      let nonceHex = request.nonce, let signatureHex = request.signature
+    else {
+      throw RelayError(.unauthenticated, "the request is not signed by a device")
+    }
+    guard let deviceBytes = Hex.decode(deviceHex), let device = Signing.PublicKey(deviceBytes),
+      let time = UInt64(timeText), let nonce = Hex.decode(nonceHex),
+      nonce.count == RequestSignature.nonceCount, let signature = Hex.decode(signatureHex),
+      signature.count == Signing.signatureCount
+    else {
+      throw RelayError(.unauthenticated, "the request's signature headers are malformed")
+    }
+    let message = RequestSignature.message(
+      origin: origin, journal: request.journal, method: request.method,
+      pathWithQuery: request.pathWithQuery, body: request.body, time: time, nonce: nonce)
+    guard device.isValidSignature(signature, for: message) else {
+      throw RelayError(.badSignature, "the request's signature does not verify")
+    }
+    return (device, time, nonce)
+  }
+
+  /// Authenticates a request for an existing journal: signature, time, nonce, and the
+  /// device's standing in the journal's membership.
+  func authenticate(_ request: SignedRequest) throws(RelayError) -> Signing.PublicKey {
+    let (device, time, nonce) = try checkSignature(request, origin: configuration.origin)
+    let index = try index(request.journal)
+    switch index.rights.standing(of: device) {
+    case .allowed: break
+    case .revoked:
+      metrics.rejected("revoked")
+      throw RelayError(.revoked, "this device was removed from the journal")
+    case .unknown:
+      metrics.rejected("unknownDevice")
+      throw RelayError(.unknownDevice, "this device is not a member of the journal")
+    }
+    try checkFreshness(device: device, journal: request.journal, time: time, nonce: nonce)
+    return device
+  }
+
+  private func checkFreshness(
+    device: Signing.PublicKey, journal: JournalID, time: UInt64, nonce: [UInt8]
+  ) throws(RelayError) {
+    let now = configuration.clock()
+    let skew = RequestSignature.allowedSkew
+    guard time + skew >= now, time <= now + skew else {
+      metrics.rejected("staleTime")
+      throw RelayError(
+        .staleTime, "the request's time is too far from the relay's: retry with the relay's time",
+        serverTime: now)
+    }
+    do {
+      if now > lastPrune + 60_000 {
+        try storage.pruneNonces(before: now - 2 * skew)
+        lastPrune = now
+      }
+      guard try storage.useNonce(nonce, device: device, journal: journal, time: time) else {
+        metrics.rejected("replayed")
+        throw RelayError(.replayed, "this request was sent before: it is not taken twice")
+      }
+    } catch let error as RelayError {
+      throw error
+    } catch let error as StoreError {
+      throw RelayError(error)
+    } catch {
+      throw RelayError(.internal, "the relay could not complete the request")
+    }
+  }
+
+  // MARK: - Journals
+
+  private func index(_ journal: JournalID) throws(RelayError) -> JournalIndex {
+    if let index = indexes[journal] { return index }
+    do {
+      guard let row = try storage.journal(journal) else {
+        throw RelayError(.unknownJournal, "the relay holds no such journal")
+      }
+      let rows = try storage.entries(of: journal)
+      let index = try JournalIndex(
+        rows: rows, erased: try storage.erasedHashes(of: journal), bytes: row.bytes,
+        now: configuration.clock())
+      guard index.head == row.head else {
+        throw StoreError(.corrupt, "the relay store's journal head does not match its entries")
+      }
+      indexes[journal] = index
+      return index
+    } catch let error as RelayError {
+      throw error
+    } catch let error as StoreError {
+      throw RelayError(error)
+    } catch {
+      throw RelayError(.internal, "a stored journal does not verify")
+    }
+  }
+
+  /// Creates a journal from its genesis entry, pushed by its author. Creating it again with
+  /// the same genesis is a no-op.
+  public func createJournal(_ request: SignedRequest) throws(RelayError) -> (
+    created: Bool, checkpoint: RelayCheckpoint
+  ) {
+    let (device, time, nonce) = try checkSignature(request, origin: configuration.origin)
+    let genesis: Entry
+    do { genesis = try Entry(decoding: request.body) } catch {
+      throw RelayError(.malformedEntry, "the genesis entry is malformed (\(error.code))")
+    }
+    guard genesis.header.journal == request.journal else {
+      throw RelayError(.wrongJournal, "the genesis belongs to another journal")
+    }
+    guard genesis.author == device else {
+      throw RelayError(.badSignature, "only the genesis's author may create the journal")
+    }
+    let candidate: JournalIndex
+    do { candidate = try JournalIndex(genesis: genesis) } catch {
+      throw RelayError(.malformedEntry, "the entry is not a valid genesis (\(error.code))")
+    }
+    guard genesis.verifySignature() else {
+      throw RelayError(.badSignature, "the genesis entry's signature does not verify")
+    }
+    if let existing = try? index(request.journal) {
+      guard existing.dag.genesisID == genesis.id else {
+        throw RelayError(.journalExists, "another journal with this id exists on the relay")
+      }
+      try checkFreshness(device: device, journal: request.journal, time: time, nonce: nonce)
+      return (false, checkpoint(request.journal, existing.head, existing.chain))
+    }
+    do { try storage.createJournal(request.journal, now: configuration.clock()) } catch {
+      throw RelayError(error)
+    }
+    indexes[request.journal] = candidate
+    try checkFreshness(device: device, journal: request.journal, time: time, nonce: nonce)
+    let outcome = try store([genesis], in: request.journal, skipDAG: true)
+    return (true, outcome.checkpoint)
+  }
+
+  // MARK: - Push
+
+  /// Takes a batch of entries that decoded and authenticated (`ChainVerification`, done by
+  /// the caller outside the actor): places each whose parents the relay holds and whose
+  /// author may write, assigns sequence numbers, and stores them in one transaction.
+  func push(_ entries: [Entry], to journal: JournalID) throws(RelayError) -> PushResult {
+    var result = try store(entries, in: journal, skipDAG: false)
+    result.result.checkpoint = Hex.encode(result.checkpoint.encoded)
+    return result.result
+  }
+
+  private func store(_ entries: [Entry], in journal: JournalID, skipDAG: Bool) throws(RelayError)
+    -> (result: PushResult, checkpoint: RelayCheckpoint)
+  {
+    var index = try index(journal)
+    var result = PushResult(accepted: 0, known: 0, missing: [], refused: [], checkpoint: "")
+    var rows = [RelayStorage.NewRow]()
+    var missing = Set<EntryID>()
+    var rightsAreStale = false
+    var controls = [Entry]()
+    var added: Int64 = 0
+    let quota = configuration.journalQuota
+    // Parents first: a client sends causal order, but nothing relies on it.
+    let ordered = entries.enumerated().sorted {
+      ($0.element.lamport, $0.offset) < ($1.element.lamport, $1.offset)
+    }.map(\.element)
+    for entry in ordered {
+      if !skipDAG && index.dag.contains(entry.id) {
+        result.known += 1
+        continue
+      }
+      let absent = entry.parents.filter { !index.dag.contains($0) }
+      if !absent.isEmpty && !skipDAG {
+        missing.formUnion(absent)
+        continue
+      }
+      var standing = index.rights.admits(entry)
+      if standing != .allowed && rightsAreStale {
+        index.rights = JournalIndex.Rights(dag: index.dag, now: configuration.clock())
+        rightsAreStale = false
+        standing = index.rights.admits(entry)
+      }
+      guard standing == .allowed || skipDAG else {
+        let reason = standing == .revoked ? "revoked" : "notMember"
+        metrics.rejected(reason)
+        result.refused.append(.init(id: entry.id.hex, reason: reason))
+        continue
+      }
+      var stored = entry
+      if entry.body != nil, index.erased.contains(entry.header.bodyHash) {
+        stored = entry.detachingBody()
+      }
+      let data = stored.encoded
+      if let quota, index.bytes + added + Int64(data.count) > quota {
+        metrics.rejected("quotaExceeded")
+        result.refused.append(.init(id: entry.id.hex, reason: "quotaExceeded"))
+        continue
+      }
+      if !skipDAG {
+        do { try index.dag.insert(JournalIndex.indexed(stored)) } catch {
+          metrics.rejected(error.code.raw)
+          result.refused.append(.init(id: entry.id.hex, reason: error.code.raw))
+          continue
+        }
+      }
+      index.head += 1
+      index.chain = RelayCheckpoint.extend(index.chain, sequence: index.head, id: entry.id)
+      rows.append(
+        .init(
+          sequence: index.head, id: entry.id, bodyHash: entry.header.bodyHash, chain: index.chain,
+          data: data))
+      added += Int64(data.count)
+      if entry.bodyKind == .control {
+        controls.append(entry)
+        rightsAreStale = true
+      }
+    }
+    // Erasures count once membership, with this batch, says their author is an admin.
+    var erasing = [Digest256]()
+    if !controls.isEmpty {
+      let membership = Membership(dag: index.dag, now: configuration.clock())
+      for entry in controls where membership.isValid(entry.id) {
+        if case .erasure(let erasure)? = entry.control { erasing += erasure.bodies }
+      }
+      index.rights = JournalIndex.Rights(dag: index.dag, now: configuration.clock())
+    }
+    if !rows.isEmpty || !erasing.isEmpty {
+      do {
+        try storage.append(
+          rows, to: journal, head: index.head, chain: index.chain, addedBytes: added,
+          erasing: erasing)
+      } catch {
+        // The DAG took entries that were not stored: rebuild it from the store next time.
+        indexes[journal] = nil
+        throw RelayError(error)
+      }
+      index.bytes += added
+      index.erased.formUnion(erasing)
+    }
+    indexes[journal] = index
+    result.accepted = rows.count
+    result.missing = missing.subtracting(rows.map(\.id)).sorted().map(\.hex)
+    metrics.stored(entries: rows.count, bytes: Int(added))
+    return (result, checkpoint(journal, index.head, index.chain))
+  }
+
+  func checkpoint(_ journal: JournalID, _ sequence: UInt64, _ chain: Digest256)
+    -> RelayCheckpoint
+  {
+    RelayCheckpoint(
+      signedBy: key, journal: journal, sequence: sequence, chain: chain,
+      time: configuration.clock())
+  }
+
+  // MARK: - Reads
+
+  public struct Page: Sendable {
+    public var body: [UInt8]
+    public var checkpoint: RelayCheckpoint
+    public var head: UInt64
+  }
+
+  /// Entries after `sequence`, with the checkpoint at the page's end (or at the relay's
+  /// head when the cursor is past it: a relay that went back shows it there).
+  func page(_ journal: JournalID, after sequence: UInt64, limit: Int) throws(RelayError) -> Page {
+    let index = try index(journal)
+    do {
+      let rows = try storage.page(
+        of: journal, after: sequence, limit: max(1, min(limit, Wire.maxBatchEntries)),
+        maxBytes: 4 << 20)
+      let body = Wire.encodePage(rows.map { ($0.sequence, $0.data) })
+      let end: (UInt64, Digest256)
+      if let last = rows.last {
+        end = (last.sequence, last.chain)
+      } else if sequence <= index.head, let chain = try storage.chain(of: journal, at: sequence) {
+        end = (sequence, chain)
+      } else {
+        end = (index.head, index.chain)
+      }
+      metrics.pulled(entries: rows.count)
+      return Page(body: body, checkpoint: checkpoint(journal, end.0, end.1), head: index.head)
+    } catch { throw RelayError(error) }
+  }
+
+  /// The entries asked for by id that the relay holds (framed), in the order asked.
+  func fetch(_ journal: JournalID, ids: [EntryID]) throws(RelayError) -> [UInt8] {
+    _ = try index(journal)
+    var out = [UInt8]()
+    do {
+      for id in ids {
+        guard let data = try storage.entry(of: journal, id: id) else { continue }
+        Wire.appendU32(UInt32(data.count), to: &out)
+        out += data
+      }
+    } catch { throw RelayError(error) }
+    return out
+  }
+
+  func entry(_ journal: JournalID, id: EntryID) throws(RelayError) -> [UInt8] {
+    _ = try index(journal)
+    do {
+      guard let data = try storage.entry(of: journal, id: id) else {
+        throw RelayError(.notFound, "the relay holds no such entry")
+      }
+      return data
+    } catch let error as RelayError { throw error } catch let error as StoreError {
+      throw RelayError(error)
+    } catch { throw RelayError(.internal, "the relay could not complete the request") }
+  }
+
+  /// Which of `ids` the relay does not hold (for repair after a rollback).
+  func absent(_ journal: JournalID, ids: [EntryID]) throws(RelayError) -> [EntryID] {
+    let index = try index(journal)
+    return ids.filter { !index.dag.contains($0) }
+  }
+
+  // MARK: - Attestations
+
+  func putAttestation(_ attestation: HeadAttestation, from device: Signing.PublicKey)
+    throws(RelayError)
+  {
+    guard attestation.device == device else {
+      throw RelayError(.badRequest, "a device publishes only its own attestation")
+    }
+    do { try storage.putAttestation(attestation) } catch { throw RelayError(error) }
+  }
+
+  func attestations(_ journal: JournalID) throws(RelayError) -> [UInt8] {
+    _ = try index(journal)
+    do {
+      var out = [UInt8]()
+      for data in try storage.attestations(of: journal) {
+        Wire.appendU32(UInt32(data.count), to: &out)
+        out += data
+      }
+      return out
+    } catch { throw RelayError(error) }
+  }
+
+  // MARK: - Operations
+
+  public func backup(to path: String) throws(RelayError) {
+    do { try storage.backup(to: path) } catch {
+      throw RelayError(.badRequest, error.message)
+    }
+  }
+
+  /// Figures for `/metrics`.
+  public func gauges() -> (journals: Int, entries: UInt64, bytes: Int64) {
+    (
+      indexes.count, indexes.values.reduce(0) { $0 + $1.head },
+      indexes.values.reduce(0) { $0 + $1.bytes }
+    )
+  }
+
+  /// Loads every journal's index (at start-up, so the first request does not wait).
+  public func warmUp() throws(RelayError) {
+    let ids: [JournalID]
+    do { ids = try storage.journalIDs() } catch { throw RelayError(error) }
+    for id in ids { _ = try index(id) }
+  }
+}
+
+/// The relay's own Ed25519 key, which signs checkpoints: `relay-key` in the data directory
+/// (its 32-byte seed, readable by the owner only). It is not in backups.
+enum RelayKey {
+  static func loadOrCreate(in directory: String) throws(StoreError) -> Signing.PrivateKey {
+    let path = directory + "/relay-key"
+    if FileIO.exists(path) {
+      var seed = try FileIO.read(path)
+      defer { ConstantTime.zero(&seed) }
+      guard seed.count == Signing.seedCount else {
+        throw StoreError(.corrupt, "the relay key file is damaged")
+      }
+      return Signing.PrivateKey(seed: SecureBytes(copying: seed))
+    }
+    let key = Signing.PrivateKey()
+    var seed = key.seed.withUnsafeBytes { Array($0) }
+    defer { ConstantTime.zero(&seed) }
+    try FileIO.replace(path, with: seed)
+    FileIO.restrictToOwner(path)
+    return key
+  }
+}

@@ -1,0 +1,269 @@
+import AnkerCrypto
+import AnkerLog
+import AnkerStore
+import AnkerSync
+
+/// The relay's embedded store: one SQLite file (`relay.sqlite`, WAL, `synchronous=FULL`)
+/// holding, per journal, every entry exactly as signed (ciphertext), its relay sequence
+/// number and the sequence log's chain value; the nonces of recent requests; the devices'
+/// head attestations. Nothing here is plaintext content.
+final class RelayStorage {
+  static let databaseName = "relay.sqlite"
+  static let schemaVersion = 1
+
+  let db: SQLiteDatabase
+  let path: String
+
+  init(directory: String) throws(StoreError) {
+    try FileIO.makePrivateDirectory(directory)
+    path = directory + "/" + Self.databaseName
+    db = try SQLiteDatabase(path: path, create: true)
+    FileIO.restrictToOwner(path)
+    guard try db.scalarText("PRAGMA journal_mode=WAL")?.lowercased() == "wal" else {
+      throw StoreError(.io, "the relay database cannot use write-ahead logging here")
+    }
+    try db.execute(
+      """
+      PRAGMA synchronous=FULL;
+      PRAGMA secure_delete=ON;
+      PRAGMA trusted_schema=OFF;
+      PRAGMA busy_timeout=5000;
+      """)
+    let version = Int(try db.scalarText("PRAGMA user_version") ?? "0") ?? 0
+    guard version <= Self.schemaVersion else {
+      throw StoreError(.newerFormat, "the relay store was written by a newer anker-relay")
+    }
+    if version == 0 {
+      try db.transaction { () throws(StoreError) in
+        try db.execute(
+          """
+          CREATE TABLE journal (
+            id BLOB PRIMARY KEY, head INTEGER NOT NULL, chain BLOB NOT NULL,
+            bytes INTEGER NOT NULL, created INTEGER NOT NULL);
+          CREATE TABLE entry (
+            journal BLOB NOT NULL, seq INTEGER NOT NULL, id BLOB NOT NULL,
+            body_hash BLOB NOT NULL, chain BLOB NOT NULL, data BLOB NOT NULL,
+            PRIMARY KEY (journal, seq)) WITHOUT ROWID;
+          CREATE UNIQUE INDEX entry_id ON entry (journal, id);
+          CREATE INDEX entry_body ON entry (journal, body_hash);
+          CREATE TABLE erased (
+            journal BLOB NOT NULL, body_hash BLOB NOT NULL, PRIMARY KEY (journal, body_hash))
+            WITHOUT ROWID;
+          CREATE TABLE nonce (
+            journal BLOB NOT NULL, device BLOB NOT NULL, nonce BLOB NOT NULL,
+            time INTEGER NOT NULL, PRIMARY KEY (journal, device, nonce)) WITHOUT ROWID;
+          CREATE INDEX nonce_time ON nonce (time);
+          CREATE TABLE attestation (
+            journal BLOB NOT NULL, device BLOB NOT NULL, time INTEGER NOT NULL,
+            data BLOB NOT NULL, PRIMARY KEY (journal, device)) WITHOUT ROWID;
+          PRAGMA user_version = 1;
+          """)
+      }
+    }
+  }
+
+  // MARK: - Journals
+
+  struct JournalRow {
+    var head: UInt64
+    var chain: Digest256
+    var bytes: Int64
+  }
+
+  func journal(_ id: JournalID) throws(StoreError) -> JournalRow? {
+    let query = try db.statement("SELECT head, chain, bytes FROM journal WHERE id = ?")
+    defer { query.reset() }
+    query.bind(1, id.bytes)
+    guard try query.step() else { return nil }
+    guard let chain = Digest256(query.blob(1)) else {
+      throw StoreError(.corrupt, "a journal row of the relay store is damaged")
+    }
+    return JournalRow(head: UInt64(query.int(0)), chain: chain, bytes: query.int(2))
+  }
+
+  func journalIDs() throws(StoreError) -> [JournalID] {
+    let query = try db.statement("SELECT id FROM journal ORDER BY id")
+    defer { query.reset() }
+    var out = [JournalID]()
+    while try query.step() { if let id = Digest256(query.blob(0)) { out.append(id) } }
+    return out
+  }
+
+  /// Every stored entry of a journal, in sequence order (at start-up, to index it).
+  func entries(of journal: JournalID) throws(StoreError) -> [(sequence: UInt64, data: [UInt8])] {
+    let query = try db.statement("SELECT seq, data FROM entry WHERE journal = ? ORDER BY seq")
+    defer { query.reset() }
+    query.bind(1, journal.bytes)
+    var out = [(sequence: UInt64, data: [UInt8])]()
+    while try query.step() { out.append((UInt64(query.int(0)), query.blob(1))) }
+    return out
+  }
+
+  /// A new journal row; its genesis goes through `append`.
+  func createJournal(_ id: JournalID, now: UInt64) throws(StoreError) {
+    try db.statement("INSERT INTO journal (id, head, chain, bytes, created) VALUES (?, 0, ?, 0, ?)")
+      .bind(1, id.bytes).bind(2, Digest256.zero.bytes).bind(3, Int64(now)).run()
+  }
+
+  struct NewRow {
+    let sequence: UInt64
+    let id: EntryID
+    let bodyHash: Digest256
+    let chain: Digest256
+    let data: [UInt8]
+  }
+
+  /// Stores accepted entries and the journal's new head in one FULL transaction, detaching
+  /// any body whose hash an erasure listed, and erasing bodies that `erasing` lists now.
+  func append(
+    _ rows: [NewRow], to journal: JournalID, head: UInt64, chain: Digest256, addedBytes: Int64,
+    erasing: [Digest256]
+  ) throws(StoreError) {
+    try db.transaction { () throws(StoreError) in
+      let insert = try db.statement(
+        "INSERT INTO entry (journal, seq, id, body_hash, chain, data) VALUES (?, ?, ?, ?, ?, ?)")
+      for row in rows {
+        try insert.bind(1, journal.bytes).bind(2, Int64(row.sequence)).bind(3, row.id.bytes)
+          .bind(4, row.bodyHash.bytes).bind(5, row.chain.bytes).bind(6, row.data).run()
+      }
+      try db.statement("UPDATE journal SET head = ?, chain = ?, bytes = bytes + ? WHERE id = ?")
+        .bind(1, Int64(head)).bind(2, chain.bytes).bind(3, addedBytes).bind(4, journal.bytes)
+        .run()
+      if !erasing.isEmpty { try erase(erasing, in: journal) }
+    }
+  }
+
+  /// Detaches the bodies with these hashes (crypto-shred reaches the relay): the rows keep
+  /// header and signature, so every chain still verifies.
+  private func erase(_ hashes: [Digest256], in journal: JournalID) throws(StoreError) {
+    let remember = try db.statement(
+      "INSERT OR IGNORE INTO erased (journal, body_hash) VALUES (?, ?)")
+    let find = try db.statement(
+      "SELECT seq, data FROM entry WHERE journal = ? AND body_hash = ?")
+    let update = try db.statement("UPDATE entry SET data = ? WHERE journal = ? AND seq = ?")
+    var saved: Int64 = 0
+    for hash in hashes {
+      try remember.bind(1, journal.bytes).bind(2, hash.bytes).run()
+      find.bind(1, journal.bytes).bind(2, hash.bytes)
+      var rows = [(Int64, [UInt8])]()
+      while try find.step() { rows.append((find.int(0), find.blob(1))) }
+      find.reset()
+      for (seq, data) in rows {
+        guard let entry = try? Entry(decoding: data), entry.body != nil else { continue }
+        let detached = entry.detachingBody().encoded
+        saved += Int64(data.count - detached.count)
+        try update.bind(1, detached).bind(2, journal.bytes).bind(3, seq).run()
+      }
+    }
+    try db.statement("UPDATE journal SET bytes = bytes - ? WHERE id = ?")
+      .bind(1, saved).bind(2, journal.bytes).run()
+  }
+
+  func erasedHashes(of journal: JournalID) throws(StoreError) -> Set<Digest256> {
+    let query = try db.statement("SELECT body_hash FROM erased WHERE journal = ?")
+    defer { query.reset() }
+    query.bind(1, journal.bytes)
+    var out = Set<Digest256>()
+    while try query.step() { if let hash = Digest256(query.blob(0)) { out.insert(hash) } }
+    return out
+  }
+
+  // MARK: - Reads
+
+  /// Entries after `sequence`, at most `limit` of them and about `maxBytes`.
+  func page(of journal: JournalID, after sequence: UInt64, limit: Int, maxBytes: Int)
+    throws(StoreError) -> [(sequence: UInt64, chain: Digest256, data: [UInt8])]
+  {
+    let query = try db.statement(
+      "SELECT seq, chain, data FROM entry WHERE journal = ? AND seq > ? ORDER BY seq LIMIT ?")
+    defer { query.reset() }
+    query.bind(1, journal.bytes).bind(2, Int64(sequence)).bind(3, Int64(limit))
+    var out = [(sequence: UInt64, chain: Digest256, data: [UInt8])]()
+    var bytes = 0
+    while bytes < maxBytes, try query.step() {
+      let data = query.blob(2)
+      bytes += data.count
+      out.append((UInt64(query.int(0)), Digest256(query.blob(1)) ?? .zero, data))
+    }
+    return out
+  }
+
+  func chain(of journal: JournalID, at sequence: UInt64) throws(StoreError) -> Digest256? {
+    if sequence == 0 { return .zero }
+    let query = try db.statement("SELECT chain FROM entry WHERE journal = ? AND seq = ?")
+    defer { query.reset() }
+    query.bind(1, journal.bytes).bind(2, Int64(sequence))
+    guard try query.step() else { return nil }
+    return Digest256(query.blob(0))
+  }
+
+  func entry(of journal: JournalID, id: EntryID) throws(StoreError) -> [UInt8]? {
+    let query = try db.statement("SELECT data FROM entry WHERE journal = ? AND id = ?")
+    defer { query.reset() }
+    query.bind(1, journal.bytes).bind(2, id.bytes)
+    guard try query.step() else { return nil }
+    return query.blob(0)
+  }
+
+  // MARK: - Nonces
+
+  /// Records a request's nonce; false when it was seen before (a replay).
+  func useNonce(
+    _ nonce: [UInt8], device: Signing.PublicKey, journal: JournalID, time: UInt64
+  ) throws(StoreError) -> Bool {
+    try db.statement("INSERT OR IGNORE INTO nonce (journal, device, nonce, time) VALUES (?, ?, ?, ?)")
+      .bind(1, journal.bytes).bind(2, device.bytes).bind(3, nonce).bind(4, Int64(time)).run()
+    return db.changes == 1
+  }
+
+  /// Forgets nonces older than `time`: requests that old are refused as stale anyway.
+  func pruneNonces(before time: UInt64) throws(StoreError) {
+    try db.statement("DELETE FROM nonce WHERE time < ?").bind(1, Int64(time)).run()
+  }
+
+  // MARK: - Attestations
+
+  /// Keeps a device's newest attestation.
+  func putAttestation(_ attestation: HeadAttestation) throws(StoreError) {
+    try db.statement(
+      """
+      INSERT INTO attestation (journal, device, time, data) VALUES (?, ?, ?, ?)
+      ON CONFLICT (journal, device) DO UPDATE SET time = excluded.time, data = excluded.data
+      WHERE excluded.time > attestation.time
+      """
+    ).bind(1, attestation.journal.bytes).bind(2, attestation.device.bytes)
+      .bind(3, Int64(attestation.time)).bind(4, attestation.encoded).run()
+  }
+
+  func attestations(of journal: JournalID) throws(StoreError) -> [[UInt8]] {
+    let query = try db.statement("SELECT data FROM attestation WHERE journal = ? ORDER BY device")
+    defer { query.reset() }
+    query.bind(1, journal.bytes)
+    var out = [[UInt8]]()
+    while try query.step() { out.append(query.blob(0)) }
+    return out
+  }
+
+  // MARK: - Backup
+
+  /// A consistent copy of the whole store, taken while the relay runs (`VACUUM INTO`).
+  func backup(to path: String) throws(StoreError) {
+    guard !FileIO.exists(path) else {
+      throw StoreError(.exists, "the backup file exists already: choose a new name")
+    }
+    try db.statement("VACUUM INTO ?").bind(1, path).run()
+    FileIO.restrictToOwner(path)
+  }
+
+  /// Checks a backup file before it is restored: SQLite's integrity check and the schema.
+  static func checkBackup(at path: String) throws(StoreError) {
+    guard FileIO.exists(path) else { throw StoreError(.notFound, "no backup file there") }
+    let db = try SQLiteDatabase(path: path, create: false)
+    guard try db.scalarText("PRAGMA quick_check") == "ok" else {
+      throw StoreError(.corrupt, "the backup file is damaged")
+    }
+    guard let version = try? db.scalarText("PRAGMA user_version"), version == "1",
+      (try? db.scalarText("SELECT count(*) FROM journal")) != nil
+    else { throw StoreError(.corrupt, "the file is not an anker-relay backup") }
+  }
+}
