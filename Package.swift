@@ -83,6 +83,9 @@ let package = Package(
     .testTarget(
       name: "AnkerStoreTests", dependencies: ["AnkerStore", "AnkerLog", "AnkerCrypto"]),
     .testTarget(
+      name: "AnkerSyncTests",
+      dependencies: ["Anker", "AnkerSync", "AnkerModel", "AnkerLog", "AnkerCrypto"]),
+    .testTarget(
       name: "AnkerTests",
       dependencies: ["Anker", "AnkerStore", "AnkerModel", "AnkerLog", "AnkerCrypto"],
       exclude: ["Fixtures"]),

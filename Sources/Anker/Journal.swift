@@ -303,7 +303,14 @@ public final class Journal: @unchecked Sendable {
     let me = session.secrets.signing.publicKey
     let own = stored.lazy.map(\.entry).filter { $0.author == me && dag.contains($0.id) }
       .max { ($0.sequence, $0.id) < ($1.sequence, $1.id) }
-    session.writer = JournalWriter(device: session.secrets.signing, lastOwn: own?.id)
+    install(session, dag: dag, firstSeen: firstSeen, lastOwn: own?.id)
+  }
+
+  /// Makes `dag` (every stored entry, placed) the session's journal and evaluates it.
+  func install(_ session: Session, dag: DAG, firstSeen: [EntryID: UInt64], lastOwn: EntryID?) {
+    session.dagIsPartial = false
+    session.snapshotIsCurrent = false
+    session.writer = JournalWriter(device: session.secrets.signing, lastOwn: lastOwn)
     session.state = JournalState(
       dag: dag, readers: [session.secrets.box], now: options.clock(), firstSeen: firstSeen)
     session.dag = dag

@@ -1,3 +1,4 @@
+import AnkerSync
 public import AnkerModel
 public import AnkerStore
 
@@ -22,6 +23,8 @@ public struct JournalError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Protected fields need a second person's approval.
     public static let approvalNeeded = Code("approvalNeeded")
     public static let invalidArgument = Code("invalidArgument")
+    /// A sync stopped (the cause is a `SyncError`); everything taken before is kept.
+    public static let sync = Code("sync")
   }
 
   public let code: Code
@@ -48,6 +51,7 @@ public struct JournalError: Error, Hashable, Sendable, CustomStringConvertible {
     case let error as JournalError: self = error
     case let error as StoreError: self.init(error)
     case let error as ModelError: self.init(error)
+    case let error as SyncError: self.init(.sync, error.message, cause: error)
     default: self.init(.store, "the operation failed")
     }
   }
