@@ -84,7 +84,7 @@ let package = Package(
       name: "AnkerStoreTests", dependencies: ["AnkerStore", "AnkerLog", "AnkerCrypto"]),
     .testTarget(
       name: "AnkerSyncTests",
-      dependencies: ["Anker", "AnkerSync", "AnkerModel", "AnkerLog", "AnkerCrypto"]),
+      dependencies: ["Anker", "AnkerSync", "AnkerStore", "AnkerModel", "AnkerLog", "AnkerCrypto"]),
     .testTarget(
       name: "AnkerTests",
       dependencies: ["Anker", "AnkerStore", "AnkerModel", "AnkerLog", "AnkerCrypto"],

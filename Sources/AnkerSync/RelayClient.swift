@@ -13,6 +13,13 @@ public struct HTTPExchange: Sendable {
     public var url: String
     public var headers: [(String, String)]
     public var body: [UInt8]
+
+    public init(method: String, url: String, headers: [(String, String)], body: [UInt8]) {
+      self.method = method
+      self.url = url
+      self.headers = headers
+      self.body = body
+    }
   }
 
   public struct Response: Sendable {

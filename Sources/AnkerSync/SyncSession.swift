@@ -210,6 +210,9 @@ public final class SyncSession<Local: SyncLocal> {
         report.faults.append(
           .rollback(relay: relay, signed: cursor.sequence, now: page.checkpoint.sequence))
         try await repair()
+      case .forked:
+        report.faults.append(.fork(relay: relay, at: cursor.sequence))
+        try await repair()
       case .mismatch:
         // A damaged answer looks the same as a forked history once: ask again before
         // calling it a fork.
@@ -228,6 +231,10 @@ public final class SyncSession<Local: SyncLocal> {
   private enum PageCheck {
     case consistent([Digest256])
     case wentBack
+    /// The relay signed a different chain value at this device's cursor: two signed
+    /// statements that contradict each other (a garbled answer would not verify).
+    case forked
+    /// The records do not chain up to the checkpoint: damaged in transit, or a fork.
     case mismatch
   }
 
@@ -236,6 +243,11 @@ public final class SyncSession<Local: SyncLocal> {
   private func verify(_ page: Page) -> PageCheck {
     if page.checkpoint.sequence < cursor.sequence || page.head < cursor.sequence {
       return .wentBack
+    }
+    if page.records.isEmpty && page.checkpoint.sequence == cursor.sequence
+      && page.checkpoint.chain != cursor.chain
+    {
+      return .forked
     }
     var chain = cursor.chain
     var chains = [Digest256]()
