@@ -71,6 +71,10 @@ let package = Package(
       name: "anker-bench",
       dependencies: ["Anker", "AnkerStore", "AnkerModel", "AnkerLog", "AnkerCrypto", "CSQLite"],
       path: "Tools/Benchmarks"),
+    // The main job's worker flow (Tools/run).
+    .executableTarget(
+      name: "anker-demo", dependencies: ["Anker", "AnkerSync", "AnkerModel", "AnkerCrypto"],
+      path: "Tools/Demo"),
     // The child process of the crash-safety and plaintext-at-rest tests.
     .executableTarget(
       name: "anker-test-child", dependencies: ["Anker", "AnkerModel", "AnkerCrypto"],
