@@ -69,7 +69,9 @@ let package = Package(
       name: "anker-vectors", dependencies: ["AnkerVectorKit"], path: "Tools/VectorGen"),
     .executableTarget(
       name: "anker-bench",
-      dependencies: ["Anker", "AnkerStore", "AnkerModel", "AnkerLog", "AnkerCrypto", "CSQLite"],
+      dependencies: [
+        "Anker", "AnkerStore", "AnkerSync", "AnkerModel", "AnkerLog", "AnkerCrypto", "CSQLite",
+      ],
       path: "Tools/Benchmarks"),
     // The main job's worker flow (Tools/run).
     .executableTarget(

@@ -2,12 +2,16 @@
 with ANKER_SCHEMATHESIS_SIGNED=1), so that generated requests get past authentication.
 
 On import it creates the test-vector journal (Schemas/vectors/entries.json, pool[0] is its
-genesis) on the relay at $ANKER_RELAY_URL and pushes the first half of the pool. Then, for each
+genesis) on the relay at $ANKER_RELAY_URL and pushes the pool. Then, for each
 request to /v1/journals/... whose four signature headers schemathesis generated well formed:
 
 - the journal in the path is, most of the time, the vector journal;
-- the body is, some of the time, a real one (the genesis, a slice of the pool, a list of known
-  and unknown ids, a head attestation) instead of random bytes;
+- the body is, some of the time, a real one instead of random bytes: a genesis (the journal's,
+  a new journal's, another device's, another journal's); a batch of known entries, of new
+  entries by the admin, or of entries the relay refuses (never admitted, a missing parent, a
+  wrong Lamport number, a removed device past its removal, a damaged signature); a list of
+  known and unknown ids; a head attestation (its own, another device's, another journal's);
+- `after` is, half of the time, within the journal's sequence numbers;
 - the request is signed (RELAY-PROTOCOL.md section 5) mostly by the genesis author (an admin),
   sometimes by a device the pool removed (403 revoked), an unknown device (401 unknownDevice),
   with a time 10 minutes off (401 staleTime) or with a nonce used before (401 replayed).
@@ -30,6 +34,7 @@ import urllib.request
 import nacl.signing
 import requests
 import schemathesis
+from schemathesis.core import NotSet
 
 ROOT = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 ORIGIN = os.environ["ANKER_RELAY_URL"].rstrip("/")
@@ -155,14 +160,6 @@ def attestation(key, journal, heads, count):
     return statement + signature
 
 
-def resign_genesis(journal):
-    """The vector genesis for another journal id, signed again by its author."""
-    end = header_end(GENESIS)
-    header = GENESIS[:1] + journal + GENESIS[33:end]
-    signature = ADMIN.sign(b"anker entry signature v1\x00" + header).signature
-    return header + signature + GENESIS[end + 64 :]
-
-
 def setup_call(method, path, body=b""):
     headers = signature_headers(ADMIN, method, path, body, JOURNAL)
     request = urllib.request.Request(
@@ -182,7 +179,7 @@ def setup():
     status, body = setup_call("PUT", path, GENESIS)
     if status not in (200, 201):
         raise SystemExit(f"schemathesis-signing: creating the journal failed: {status} {body!r}")
-    status, body = setup_call("POST", path + "/entries", frame(POOL[1 : len(POOL) // 2]))
+    status, body = setup_call("POST", path + "/entries", frame(POOL[1:]))
     if status != 200:
         raise SystemExit(f"schemathesis-signing: the first push failed: {status} {body!r}")
 
@@ -190,18 +187,113 @@ def setup():
 setup()
 
 
-def real_body(operation_path, method, journal):
-    """A well-formed body for the operation, or None to keep the generated one."""
-    if method == "PUT" and operation_path == "/v1/journals/{journal}":
-        return GENESIS if journal == JOURNAL else resign_genesis(journal)
-    if method == "POST" and operation_path.endswith("/entries"):
+def lamport(entry):
+    offset = 65
+    sequence, offset = read_varint(entry, offset)
+    if sequence > 1:
+        offset += 32
+    parents, offset = read_varint(entry, offset)
+    offset += 32 * parents
+    return read_varint(entry, offset)[0]
+
+
+def varint(value):
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def make_entry(key, journal, sequence, prev, parents, lamport_number, body=b""):
+    """A signed entry (ENTRY-FORMAT.md sections 3-5) with an empty or given body."""
+    parents = sorted(set(parents))
+    header = (
+        b"\x01" + journal + key.verify_key.encode() + varint(sequence)
+        + (prev if sequence > 1 else b"") + varint(len(parents)) + b"".join(parents)
+        + varint(lamport_number) + blake2b256(body) + varint(len(body))
+    )
+    signature = key.sign(b"anker entry signature v1\x00" + header).signature
+    return header + signature + b"\x01" + body
+
+
+def make_genesis(key, journal):
+    """The vector genesis's body in a genesis entry of `journal` by `key`."""
+    end = header_end(GENESIS)
+    header = GENESIS[:1] + journal + key.verify_key.encode() + GENESIS[65:end]
+    signature = key.sign(b"anker entry signature v1\x00" + header).signature
+    return header + signature + GENESIS[end + 64 :]
+
+
+LAMPORT = {entry_id(entry): lamport(entry) for entry in POOL}
+ADMIN_CHAIN = []  # entries this run wrote as the admin, in order (each cites the previous)
+ADMIN_LAST = max((e for e in POOL if author(e) == author(GENESIS)), key=lambda e: read_varint(e, 65)[0])
+REMOVED_LAST = {}  # a removed device's newest pool entry
+for entry in POOL:
+    for removed in REMOVED:
+        if author(entry) == removed.verify_key.encode().hex():
+            REMOVED_LAST[removed] = entry
+
+
+def next_admin_entry():
+    previous = ADMIN_CHAIN[-1] if ADMIN_CHAIN else ADMIN_LAST
+    sequence = read_varint(previous, 65)[0] + 1
+    parents = [entry_id(previous)]
+    entry = make_entry(ADMIN, JOURNAL, sequence, entry_id(previous), parents, lamport(previous) + 1)
+    ADMIN_CHAIN.append(entry)
+    return ADMIN_CHAIN[-50:]
+
+
+def push_body():
+    """A batch that exercises one of the ways the relay treats entries."""
+    parent = RNG.choice(IDS)
+    choice = RNG.randrange(7)
+    if choice == 0:  # known entries: a no-op
         start = RNG.randrange(1, len(POOL))
         return frame(POOL[start : start + RNG.randrange(1, 40)])
+    if choice == 1:  # new entries by the admin: accepted
+        return frame(next_admin_entry())
+    if choice == 2:  # a device that was never admitted: refused notMember
+        return frame([make_entry(STRANGER, JOURNAL, 1, None, [parent], LAMPORT[parent] + 1)])
+    if choice == 3:  # a parent the relay lacks: missing
+        return frame([make_entry(ADMIN, JOURNAL, 1, None, [os.urandom(32)], 2)])
+    if choice == 4:  # the wrong Lamport number: refused lamportMismatch
+        return frame([make_entry(ADMIN, JOURNAL, 1, None, [parent], LAMPORT[parent] + 5)])
+    if choice == 5 and REMOVED_LAST:  # a removed device past its removal: refused revoked
+        device, last = RNG.choice(sorted(REMOVED_LAST.items(), key=lambda item: item[1]))
+        return frame([make_entry(device, JOURNAL, read_varint(last, 65)[0] + 1, entry_id(last),
+                                 [entry_id(last)], lamport(last) + 1)])
+    # a damaged signature: refused badSignature
+    entry = bytearray(make_entry(STRANGER, JOURNAL, 1, None, [parent], LAMPORT[parent] + 1))
+    entry[header_end(entry) + 3] ^= 0x01
+    return frame([bytes(entry)])
+
+
+def real_body(operation_path, method, journal):
+    """A well-formed body for the operation and the key that must sign it, or None."""
+    if method == "PUT" and operation_path == "/v1/journals/{journal}":
+        choice = RNG.randrange(4)
+        if choice == 0:
+            return GENESIS if journal == JOURNAL else make_genesis(ADMIN, journal), None
+        if choice == 1:  # another genesis for the same journal id: 409 if it exists
+            return make_genesis(STRANGER, journal), STRANGER
+        if choice == 2:  # a genesis another device wrote: 401 badSignature
+            return make_genesis(STRANGER, journal), ADMIN
+        return make_genesis(ADMIN, os.urandom(32)), None  # another journal's: 400 wrongJournal
+    if method == "POST" and operation_path.endswith("/entries"):
+        return push_body(), None
     if method == "POST" and operation_path.endswith(("/entries/fetch", "/entries/absent")):
         ids = RNG.sample(IDS, RNG.randrange(0, 20)) + [os.urandom(32) for _ in range(RNG.randrange(0, 3))]
-        return b"".join(ids)
+        return b"".join(ids), None
     if method == "PUT" and operation_path.endswith("/attestations"):
-        return attestation(ADMIN, journal, RNG.sample(IDS, RNG.randrange(0, 8)), RNG.randrange(0, 200))
+        choice = RNG.randrange(4)
+        heads = RNG.sample(IDS, RNG.randrange(0, 8))
+        if choice == 0:  # another device's: 400
+            return attestation(STRANGER, journal, heads, 3), None
+        if choice == 1:  # another journal's: 400 wrongJournal
+            return attestation(ADMIN, os.urandom(32), heads, 3), None
+        return attestation(ADMIN, journal, heads, RNG.randrange(0, 200)), None
     return None
 
 
@@ -224,10 +316,13 @@ def before_call(context, case, kwargs):
     if "id" in parameters and isinstance(parameters["id"], str) and HEX64.match(parameters["id"]):
         if RNG.random() < 0.6:
             parameters["id"] = RNG.choice(IDS).hex()
-    if isinstance(case.body, (bytes, bytearray)) and RNG.random() < 0.6:
-        body = real_body(case.operation.path, case.method.upper(), journal)
-        if body is not None:
-            case.body = body
+    signer = None
+    if not isinstance(case.body, NotSet) and RNG.random() < 0.6:
+        real = real_body(case.operation.path, case.method.upper(), journal)
+        if real is not None:
+            case.body, signer = real
+    if isinstance(case.query, dict) and "after" in case.query and RNG.random() < 0.5:
+        case.query["after"] = RNG.randrange(0, len(POOL) + 20)
 
     # The request exactly as it will go out: its path with query and its body bytes.
     data = case.as_transport_kwargs(base_url=ORIGIN)
@@ -240,8 +335,10 @@ def before_call(context, case, kwargs):
         body = body.encode()
 
     roll = RNG.random()
-    key, skew, nonce = ADMIN, 0, None
-    if roll < 0.05 and REMOVED:
+    key, skew, nonce = signer or ADMIN, 0, None
+    if signer is not None:
+        pass
+    elif roll < 0.05 and REMOVED:
         key = RNG.choice(REMOVED)
     elif roll < 0.10:
         key = STRANGER

@@ -118,17 +118,34 @@ extension Journal {
     } catch {
       throw JournalError(.invalidLog, "the journal handed over does not fit together")
     }
+    try join(dag: dag, entries: entries)
+  }
+
+  /// Joins with a journal already authenticated and placed (`dag` holds exactly `entries`,
+  /// parents first): checks that it admits this device, stores it, evaluates it.
+  func join(dag: DAG, entries: [Entry]) throws(JournalError) {
+    guard dag.waitingIDs.isEmpty else {
+      throw JournalError(.invalidLog, "the journal handed over misses entries")
+    }
     try withSession { session throws(JournalError) in
-      let membership = Membership(dag: dag, now: options.clock())
+      guard session.dag == nil else {
+        throw JournalError(.invalidArgument, "this laptop is a member of a journal already")
+      }
+      let now = options.clock()
+      let membership = Membership(dag: dag, now: now)
       guard let me = membership.devices[session.secrets.signing.publicKey], !me.isRemoved else {
         throw JournalError(
           .notEnrolled, "this device is not admitted in the journal handed over: ask an admin")
       }
-      do { try store.append(entries, outbox: false, seen: options.clock()) } catch {
+      do { try store.append(entries, outbox: false, seen: now) } catch {
         throw JournalError(error)
       }
-      // Stored: the join has happened; a failure to evaluate now is retried on next use.
-      do { try loadFully(session) } catch { session.needsFullLoad = true }
+      // Stored: the join has happened. A joining device has no entries of its own yet.
+      var firstSeen: [EntryID: UInt64] = [:]
+      for entry in entries {
+        if case .recoveryEnrolment? = entry.control { firstSeen[entry.id] = now }
+      }
+      install(session, dag: dag, firstSeen: firstSeen, lastOwn: nil)
     }
   }
 

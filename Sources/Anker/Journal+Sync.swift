@@ -67,7 +67,10 @@ extension Journal {
     } catch {
       throw JournalError(error)
     }
-    try join(log: Wire.encodeBatch(local.entries), genesis: genesis)
+    guard let dag = local.dag else {
+      throw JournalError(.invalidLog, "the relay holds no entries of this journal")
+    }
+    try join(dag: dag, entries: local.entries)
     if let cursor = local.savedCursor {
       try withSession { _ throws(JournalError) in
         do { try store.setCursor(JournalSyncLocal.cursorName(local.relay), to: cursor.encoded) }
@@ -243,7 +246,7 @@ final class JoiningLocal: SyncLocal {
   let deviceKey: Signing.PrivateKey
   let genesisID: EntryID
   private(set) var entries: [Entry] = []
-  private var dag: DAG?
+  private(set) var dag: DAG?
   private(set) var savedCursor: SyncCursor?
   private(set) var relay = ""
 

@@ -8,10 +8,11 @@ import AnkerLog
 #endif
 
 /// Benchmarks that print their ratio to the raw libsodium cost of the same work, measured in
-/// the same run. Build in release: `swift run -c release anker-bench log|model|store [ENTRIES]`.
+/// the same run. Build in release: `swift run -c release anker-bench log|model|store [ENTRIES]`; `sync` and
+/// `ingest` start `anker-relay` from beside the tool: `swift build -c release` first.
 @main
 struct Benchmarks {
-  static func main() {
+  static func main() async {
     let arguments = Array(CommandLine.arguments.dropFirst())
     switch arguments.first {
     case "log", nil:
@@ -24,8 +25,14 @@ struct Benchmarks {
       let count = arguments.dropFirst().first.flatMap(Int.init) ?? 100_000
       let appends = arguments.dropFirst(2).first.flatMap(Int.init) ?? 2000
       StoreBenchmark(appends: appends, journalEntries: count).run()
+    case "sync":
+      let count = arguments.dropFirst().first.flatMap(Int.init) ?? 100_000
+      await SyncBenchmark(entries: count).runColdSync()
+    case "ingest":
+      let batches = arguments.dropFirst().first.flatMap(Int.init) ?? 20
+      await SyncBenchmark(entries: 0).runIngest(devices: 50, batches: batches, batchSize: 100)
     default:
-      print("usage: anker-bench log|model|store [ENTRIES] [APPENDS]")
+      print("usage: anker-bench log|model|store|sync|ingest [ENTRIES] [APPENDS]")
       exit(2)
     }
   }
