@@ -26,6 +26,12 @@ All random choices come from random.Random(--seed), drawn in a fixed number per 
 arrives, so a sequential client sees the same faults on every run. One line per request goes to
 stderr: its number, method, path without the query, the status the client got and the fault;
 never bodies, queries or header values.
+
+Keep-alive caveat: libcurl (under URLSession on Linux) silently resends a request, POST included,
+once on a fresh connection when a REUSED connection closes before any response byte. So a drop on
+a kept-alive connection usually turns into a retry (after a drop(after): a replay the relay sees
+twice). --close-connections answers every request with Connection: close, so each request comes
+on a new connection and a drop reaches the client as an error.
 """
 import argparse
 import http.client
@@ -42,10 +48,6 @@ FAULTS = ("drop", "reorder", "duplicate", "delay", "truncate", "flip")
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade"}
 TIMEOUT = 10.0
 MAX_BODY = 256 << 20
-
-
-class _Stop(Exception):
-    pass
 
 
 def _log(line):
@@ -142,7 +144,9 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
         pass
 
     def send_error(self, code, message=None, explain=None):
-        _log(f"- - -> {code} fault=- (rejected by the proxy)")
+        method = self.command if getattr(self, "command", None) else "-"
+        path = _safe_path(self.path) if getattr(self, "path", None) else "-"
+        _log(f"- {method} {path} -> {code} fault=- (rejected by the proxy)")
         try:
             super().send_error(code, message, explain)
         except OSError:
@@ -183,9 +187,13 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if fault == "delay":
-            time.sleep(0.05 + 0.45 * u[0])
+            pause = 0.05 + 0.45 * u[0]
+            label = f"delay({pause:.2f}s)"
+            time.sleep(pause)
         elif fault == "reorder":
-            time.sleep(0.1 + 0.2 * u[0])
+            pause = 0.1 + 0.2 * u[0]
+            label = f"reorder({pause:.2f}s)"
+            time.sleep(pause)
 
         answer = self._forward(request_body)
         if fault == "duplicate":
@@ -207,7 +215,8 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
         if fault == "reorder" and not no_body:
             swapped = self._swap_records(answer, u)
             if swapped is not None:
-                response_body, label = swapped, "reorder(swap)"
+                response_body, (i, j) = swapped
+                label = f"reorder({pause:.2f}s, swapped records {i},{j})"
         if flip_response:
             if response_body and not no_body:
                 response_body = _flip_bit(response_body, u[1])
@@ -336,7 +345,7 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
         if j >= i:
             j += 1
         records[i], records[j] = records[j], records[i]
-        return b"".join(records)
+        return b"".join(records), (min(i, j), max(i, j))
 
     def _send_plain(self, code, text):
         data = text.encode()
@@ -431,20 +440,23 @@ def main(argv=None):
     server = make_server(config, args.listen_host, args.listen_port)
     port = server.server_address[1]
 
+    # Raising from a signal handler could land in socketserver's `except Exception` around
+    # process_request and be swallowed; ask serve_forever to return instead.
     def stop(signum, frame):
-        raise _Stop()
+        threading.Thread(target=server.shutdown, daemon=True).start()
 
+    # Explicit handlers: a shell starting us in the background may have set SIGINT to ignored.
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     if args.port_file:
         write_port_file(args.port_file, port)
     _log(f"listening on {args.listen_host}:{port}, upstream {args.upstream[0]}:{args.upstream[1]}, "
          f"faults={','.join(args.faults) or 'none'} rate={args.rate} seed={args.seed}")
     try:
         server.serve_forever(poll_interval=0.2)
-    except (KeyboardInterrupt, _Stop):
-        pass
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         server.server_close()
         _log("stopped")
     return 0
@@ -511,7 +523,7 @@ class _Upstream(http.server.BaseHTTPRequestHandler):
 class _Proxy:
     running = []
 
-    def __init__(self, tmp, upstream_port, faults, rate=1.0, seed=1):
+    def __init__(self, tmp, upstream_port, faults, rate=1.0, seed=1, extra=()):
         import subprocess
 
         self.port_file = os.path.join(tmp, f"port-{faults}-{seed}-{time.monotonic_ns()}")
@@ -520,7 +532,7 @@ class _Proxy:
         self.proc = subprocess.Popen(
             [sys.executable, os.path.abspath(__file__), "--upstream", f"127.0.0.1:{upstream_port}",
              "--listen-port", "0", "--port-file", self.port_file, "--seed", str(seed),
-             "--faults", faults, "--rate", str(rate)],
+             "--faults", faults, "--rate", str(rate), *extra],
             stderr=self.log,
         )
         _Proxy.running.append(self)
@@ -535,9 +547,9 @@ class _Proxy:
     def connect(self):
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
 
-    def stop(self):
+    def stop(self, sig=signal.SIGTERM):
         _Proxy.running.remove(self)
-        self.proc.send_signal(signal.SIGTERM)
+        self.proc.send_signal(sig)
         try:
             code = self.proc.wait(5)
         except Exception:
@@ -548,7 +560,7 @@ class _Proxy:
             self.log.close()
         with open(self.log_path) as f:
             text = f.read()
-        assert code == 0, f"the proxy exited {code} on SIGTERM"
+        assert code == 0, f"the proxy exited {code} on {signal.Signals(sig).name}"
         assert text.rstrip().endswith("stopped"), "no clean stop"
         return [line for line in text.splitlines() if line.startswith("fault-proxy: #")]
 
@@ -728,7 +740,7 @@ def self_test():
             assert status == 200 and data == PAGE_BODY, "a POST answer was reordered"
             lines = p.stop()
             assert min(times) >= 0.1 and max(times) < 1.0, f"holds {min(times):.3f}-{max(times):.3f} s"
-            assert sum("reorder(swap)" in line for line in lines) == 5
+            assert sum("swapped records" in line for line in lines) == 5
             return f"held {min(times):.2f}-{max(times):.2f} s; {swaps}/5 pages had exactly two records " \
                    "swapped; other bodies intact"
 
@@ -789,6 +801,17 @@ def self_test():
             assert status == 502, f"got {status}"
             return "502 when the relay is unreachable"
 
+        def t_close():
+            p = _Proxy(tmp, up_port, "none", extra=("--close-connections",))
+            conn = p.connect()
+            conn.request("GET", "/blob")
+            resp = conn.getresponse()
+            assert resp.read() == GET_BODY and resp.getheader("Connection") == "close", "no close"
+            assert resp.will_close
+            conn.close()
+            p.stop(signal.SIGINT)
+            return "every answer carries Connection: close; SIGINT stops it with exit 0"
+
         check("none", t_none)
         check("drop", t_drop)
         check("delay", t_delay)
@@ -798,6 +821,7 @@ def self_test():
         check("flip", t_flip)
         check("mix+seed", t_mix)
         check("upstream-down", t_upstream_down)
+        check("close-connections", t_close)
 
     upstream.shutdown()
     upstream.server_close()

@@ -23,7 +23,7 @@ extension Journal {
     do {
       let client = try RelayClient(
         url: relay, journal: journalID, device: device, transport: transport,
-        clock: options_clock)
+        clock: optionsClock)
       return try await SyncSession(local: local, client: client, options: options).run()
     } catch {
       // Whatever was taken before the stop is stored: evaluate it now.
@@ -44,7 +44,7 @@ extension Journal {
     }
   }
 
-  private var options_clock: @Sendable () -> UInt64 { options.clock }
+  private var optionsClock: @Sendable () -> UInt64 { options.clock }
 
   /// Joins a journal through the relay: a laptop an admin added (`addDevice`, then a sync of
   /// the admin's laptop) downloads the journal, which must start with the genesis `genesis`
@@ -62,7 +62,7 @@ extension Journal {
     let local = JoiningLocal(journal: journal, device: device, genesis: genesis)
     do {
       let client = try RelayClient(
-        url: relay, journal: journal, device: device, transport: transport, clock: options_clock)
+        url: relay, journal: journal, device: device, transport: transport, clock: optionsClock)
       _ = try await SyncSession(local: local, client: client).run()
     } catch {
       throw JournalError(error)
@@ -73,8 +73,9 @@ extension Journal {
     try join(dag: dag, entries: local.entries)
     if let cursor = local.savedCursor {
       try withSession { _ throws(JournalError) in
-        do { try store.setCursor(JournalSyncLocal.cursorName(local.relay), to: cursor.encoded) }
-        catch { throw JournalError(error) }
+        do {
+          try store.setCursor(JournalSyncLocal.cursorName(local.relay), to: cursor.encoded)
+        } catch { throw JournalError(error) }
       }
     }
   }
@@ -130,7 +131,9 @@ public final class JournalSyncLocal: SyncLocal, @unchecked Sendable {
   public func genesis() throws(SyncError) -> Entry { try session { _, dag in dag.genesis } }
 
   public func outbox() throws(SyncError) -> [Entry] {
-    try session { _, _ throws(SyncError) in try stored { () throws(StoreError) in try journal.store.outbox() } }
+    try session { _, _ throws(SyncError) in
+      try stored { () throws(StoreError) in try journal.store.outbox() }
+    }
   }
 
   public func acknowledge(_ ids: [EntryID]) throws(SyncError) {
@@ -261,7 +264,8 @@ final class JoiningLocal: SyncLocal {
 
   func genesis() throws(SyncError) -> Entry {
     guard let dag else {
-      throw SyncError(.refused, "the relay does not hold this journal yet", relayCode: "unknownJournal")
+      throw SyncError(
+        .refused, "the relay does not hold this journal yet", relayCode: "unknownJournal")
     }
     return dag.genesis
   }

@@ -1,6 +1,6 @@
-import AnkerSync
 public import AnkerModel
 public import AnkerStore
+import AnkerSync
 
 /// The one error type of `Anker`. `description` is safe to log: never content, names, keys
 /// or passphrases.

@@ -17,7 +17,7 @@ struct JournalIndex {
   struct Rights {
     /// Admitted and not removed.
     var active: Set<Signing.PublicKey> = []
-    /// Enrolled by the recovery authority, time lock still running (not vetoed).
+    /// Enrolled by the recovery authority, time lock still running (not vetoed): refused.
     var pending: Set<Signing.PublicKey> = []
     /// Removed devices: the highest sequence of theirs any standing removal accepted.
     var removed: [Signing.PublicKey: UInt64] = [:]
@@ -49,13 +49,14 @@ struct JournalIndex {
       recoveryAuthority = membership.recoveryAuthority
     }
 
-    enum Standing { case allowed, revoked, unknown }
+    enum Standing { case allowed, revoked, pending, unknown }
 
     /// Whether `device` may make requests.
     func standing(of device: Signing.PublicKey) -> Standing {
-      if active.contains(device) || pending.contains(device) || device == recoveryAuthority {
-        return .allowed
-      }
+      if active.contains(device) || device == recoveryAuthority { return .allowed }
+      // Until its time lock runs out, a device the recovery authority enrolled may neither
+      // read nor push (SECURITY.md, "The recovery authority").
+      if pending.contains(device) { return .pending }
       return removed[device] != nil ? .revoked : .unknown
     }
 

@@ -2,9 +2,9 @@ import AnkerCrypto
 import AnkerLog
 import AnkerSync
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTLS
-import HTTPTypes
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -175,7 +175,9 @@ public struct RelayServer: Sendable {
         guard let after = UInt64(query.get("after") ?? "0") else {
           throw RelayError(.badRequest, "after must be a sequence number")
         }
-        let limit = Int(query.get("limit") ?? "") ?? 1000
+        guard let limit = Int(query.get("limit") ?? "1000"), limit > 0 else {
+          throw RelayError(.badRequest, "limit must be a positive number")
+        }
         let page = try await service.page(signed.journal, after: after, limit: limit)
         return binary(
           page.body,

@@ -114,6 +114,11 @@ public actor RelayService {
     case .revoked:
       metrics.rejected("revoked")
       throw RelayError(.revoked, "this device was removed from the journal")
+    case .pending:
+      metrics.rejected("pendingEnrolment")
+      throw RelayError(
+        .pendingEnrolment,
+        "this device was enrolled by the recovery authority and waits for its time lock to run out")
     case .unknown:
       metrics.rejected("unknownDevice")
       throw RelayError(.unknownDevice, "this device is not a member of the journal")
@@ -127,7 +132,9 @@ public actor RelayService {
   ) throws(RelayError) {
     let now = configuration.clock()
     let skew = RequestSignature.allowedSkew
-    guard time + skew >= now, time <= now + skew else {
+    let earliest = now > skew ? now - skew : 0
+    let latest = now.addingReportingOverflow(skew).overflow ? UInt64.max : now + skew
+    guard time >= earliest, time <= latest else {
       metrics.rejected("staleTime")
       throw RelayError(
         .staleTime, "the request's time is too far from the relay's: retry with the relay's time",
@@ -135,7 +142,7 @@ public actor RelayService {
     }
     do {
       if now > lastPrune + 60_000 {
-        try storage.pruneNonces(before: now - 2 * skew)
+        try storage.pruneNonces(before: now > 2 * skew ? now - 2 * skew : 0)
         lastPrune = now
       }
       guard try storage.useNonce(nonce, device: device, journal: journal, time: time) else {
@@ -200,20 +207,33 @@ public actor RelayService {
     guard genesis.verifySignature() else {
       throw RelayError(.badSignature, "the genesis entry's signature does not verify")
     }
+    if let quota = configuration.journalQuota, Int64(request.body.count) > quota {
+      throw RelayError(.quotaExceeded, "the journal's genesis is larger than the relay's quota")
+    }
+    try checkFreshness(device: device, journal: request.journal, time: time, nonce: nonce)
     if let existing = try? index(request.journal) {
       guard existing.dag.genesisID == genesis.id else {
         throw RelayError(.journalExists, "another journal with this id exists on the relay")
       }
-      try checkFreshness(device: device, journal: request.journal, time: time, nonce: nonce)
       return (false, checkpoint(request.journal, existing.head, existing.chain))
     }
-    do { try storage.createJournal(request.journal, now: configuration.clock()) } catch {
+    var index = candidate
+    index.head = 1
+    index.chain = RelayCheckpoint.extend(.zero, sequence: 1, id: genesis.id)
+    let data = genesis.encoded
+    index.bytes = Int64(data.count)
+    do {
+      try storage.createJournal(
+        request.journal, now: configuration.clock(),
+        genesis: .init(
+          sequence: 1, id: genesis.id, bodyHash: genesis.header.bodyHash, chain: index.chain,
+          data: data))
+    } catch {
       throw RelayError(error)
     }
-    indexes[request.journal] = candidate
-    try checkFreshness(device: device, journal: request.journal, time: time, nonce: nonce)
-    let outcome = try store([genesis], in: request.journal, skipDAG: true)
-    return (true, outcome.checkpoint)
+    indexes[request.journal] = index
+    metrics.stored(entries: 1, bytes: data.count)
+    return (true, checkpoint(request.journal, index.head, index.chain))
   }
 
   // MARK: - Push
@@ -222,12 +242,12 @@ public actor RelayService {
   /// the caller outside the actor): places each whose parents the relay holds and whose
   /// author may write, assigns sequence numbers, and stores them in one transaction.
   func push(_ entries: [Entry], to journal: JournalID) throws(RelayError) -> PushResult {
-    var result = try store(entries, in: journal, skipDAG: false)
+    var result = try store(entries, in: journal)
     result.result.checkpoint = Hex.encode(result.checkpoint.encoded)
     return result.result
   }
 
-  private func store(_ entries: [Entry], in journal: JournalID, skipDAG: Bool) throws(RelayError)
+  private func store(_ entries: [Entry], in journal: JournalID) throws(RelayError)
     -> (result: PushResult, checkpoint: RelayCheckpoint)
   {
     var index = try index(journal)
@@ -243,12 +263,12 @@ public actor RelayService {
       ($0.element.lamport, $0.offset) < ($1.element.lamport, $1.offset)
     }.map(\.element)
     for entry in ordered {
-      if !skipDAG && index.dag.contains(entry.id) {
+      if index.dag.contains(entry.id) {
         result.known += 1
         continue
       }
       let absent = entry.parents.filter { !index.dag.contains($0) }
-      if !absent.isEmpty && !skipDAG {
+      if !absent.isEmpty {
         missing.formUnion(absent)
         continue
       }
@@ -258,14 +278,20 @@ public actor RelayService {
         rightsAreStale = false
         standing = index.rights.admits(entry)
       }
-      guard standing == .allowed || skipDAG else {
-        let reason = standing == .revoked ? "revoked" : "notMember"
+      guard standing == .allowed else {
+        let reason =
+          switch standing {
+          case .revoked: "revoked"
+          case .pending: "pendingEnrolment"
+          default: "notMember"
+          }
         metrics.rejected(reason)
         result.refused.append(.init(id: entry.id.hex, reason: reason))
         continue
       }
       var stored = entry
-      if entry.body != nil, index.erased.contains(entry.header.bodyHash) {
+      if entry.body != nil, entry.bodyKind == .sealed, index.erased.contains(entry.header.bodyHash)
+      {
         stored = entry.detachingBody()
       }
       let data = stored.encoded
@@ -274,12 +300,10 @@ public actor RelayService {
         result.refused.append(.init(id: entry.id.hex, reason: "quotaExceeded"))
         continue
       }
-      if !skipDAG {
-        do { try index.dag.insert(JournalIndex.indexed(stored)) } catch {
-          metrics.rejected(error.code.raw)
-          result.refused.append(.init(id: entry.id.hex, reason: error.code.raw))
-          continue
-        }
+      do { try index.dag.insert(JournalIndex.indexed(stored)) } catch {
+        metrics.rejected(error.code.raw)
+        result.refused.append(.init(id: entry.id.hex, reason: error.code.raw))
+        continue
       }
       index.head += 1
       index.chain = RelayCheckpoint.extend(index.chain, sequence: index.head, id: entry.id)
@@ -304,9 +328,10 @@ public actor RelayService {
     }
     if !rows.isEmpty || !erasing.isEmpty {
       do {
-        try storage.append(
+        let freed = try storage.append(
           rows, to: journal, head: index.head, chain: index.chain, addedBytes: added,
           erasing: erasing)
+        index.bytes -= freed
       } catch {
         // The DAG took entries that were not stored: rebuild it from the store next time.
         indexes[journal] = nil

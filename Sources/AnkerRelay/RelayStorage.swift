@@ -99,10 +99,17 @@ final class RelayStorage {
     return out
   }
 
-  /// A new journal row; its genesis goes through `append`.
-  func createJournal(_ id: JournalID, now: UInt64) throws(StoreError) {
-    try db.statement("INSERT INTO journal (id, head, chain, bytes, created) VALUES (?, 0, ?, 0, ?)")
+  /// A new journal and its genesis entry (sequence 1), in one transaction.
+  func createJournal(_ id: JournalID, now: UInt64, genesis: NewRow) throws(StoreError) {
+    try db.transaction { () throws(StoreError) in
+      try db.statement(
+        "INSERT INTO journal (id, head, chain, bytes, created) VALUES (?, 0, ?, 0, ?)"
+      )
       .bind(1, id.bytes).bind(2, Digest256.zero.bytes).bind(3, Int64(now)).run()
+      _ = try insert(
+        [genesis], to: id, head: 1, chain: genesis.chain, addedBytes: Int64(genesis.data.count),
+        erasing: [])
+    }
   }
 
   struct NewRow {
@@ -113,29 +120,37 @@ final class RelayStorage {
     let data: [UInt8]
   }
 
-  /// Stores accepted entries and the journal's new head in one FULL transaction, detaching
-  /// any body whose hash an erasure listed, and erasing bodies that `erasing` lists now.
+  /// Stores accepted entries and the journal's new head in one FULL transaction, and erases
+  /// the bodies `erasing` lists. Returns the bytes the erasure freed.
   func append(
     _ rows: [NewRow], to journal: JournalID, head: UInt64, chain: Digest256, addedBytes: Int64,
     erasing: [Digest256]
-  ) throws(StoreError) {
-    try db.transaction { () throws(StoreError) in
-      let insert = try db.statement(
-        "INSERT INTO entry (journal, seq, id, body_hash, chain, data) VALUES (?, ?, ?, ?, ?, ?)")
-      for row in rows {
-        try insert.bind(1, journal.bytes).bind(2, Int64(row.sequence)).bind(3, row.id.bytes)
-          .bind(4, row.bodyHash.bytes).bind(5, row.chain.bytes).bind(6, row.data).run()
-      }
-      try db.statement("UPDATE journal SET head = ?, chain = ?, bytes = bytes + ? WHERE id = ?")
-        .bind(1, Int64(head)).bind(2, chain.bytes).bind(3, addedBytes).bind(4, journal.bytes)
-        .run()
-      if !erasing.isEmpty { try erase(erasing, in: journal) }
+  ) throws(StoreError) -> Int64 {
+    try db.transaction { () throws(StoreError) -> Int64 in
+      try insert(
+        rows, to: journal, head: head, chain: chain, addedBytes: addedBytes, erasing: erasing)
     }
+  }
+
+  private func insert(
+    _ rows: [NewRow], to journal: JournalID, head: UInt64, chain: Digest256, addedBytes: Int64,
+    erasing: [Digest256]
+  ) throws(StoreError) -> Int64 {
+    let insert = try db.statement(
+      "INSERT INTO entry (journal, seq, id, body_hash, chain, data) VALUES (?, ?, ?, ?, ?, ?)")
+    for row in rows {
+      try insert.bind(1, journal.bytes).bind(2, Int64(row.sequence)).bind(3, row.id.bytes)
+        .bind(4, row.bodyHash.bytes).bind(5, row.chain.bytes).bind(6, row.data).run()
+    }
+    try db.statement("UPDATE journal SET head = ?, chain = ?, bytes = bytes + ? WHERE id = ?")
+      .bind(1, Int64(head)).bind(2, chain.bytes).bind(3, addedBytes).bind(4, journal.bytes)
+      .run()
+    return erasing.isEmpty ? 0 : try erase(erasing, in: journal)
   }
 
   /// Detaches the bodies with these hashes (crypto-shred reaches the relay): the rows keep
   /// header and signature, so every chain still verifies.
-  private func erase(_ hashes: [Digest256], in journal: JournalID) throws(StoreError) {
+  private func erase(_ hashes: [Digest256], in journal: JournalID) throws(StoreError) -> Int64 {
     let remember = try db.statement(
       "INSERT OR IGNORE INTO erased (journal, body_hash) VALUES (?, ?)")
     let find = try db.statement(
@@ -149,7 +164,10 @@ final class RelayStorage {
       while try find.step() { rows.append((find.int(0), find.blob(1))) }
       find.reset()
       for (seq, data) in rows {
-        guard let entry = try? Entry(decoding: data), entry.body != nil else { continue }
+        // Only content is ever erased: control bodies (membership) and the genesis stay.
+        guard let entry = try? Entry(decoding: data), entry.body != nil,
+          entry.bodyKind == .sealed
+        else { continue }
         let detached = entry.detachingBody().encoded
         saved += Int64(data.count - detached.count)
         try update.bind(1, detached).bind(2, journal.bytes).bind(3, seq).run()
@@ -157,6 +175,7 @@ final class RelayStorage {
     }
     try db.statement("UPDATE journal SET bytes = bytes - ? WHERE id = ?")
       .bind(1, saved).bind(2, journal.bytes).run()
+    return saved
   }
 
   func erasedHashes(of journal: JournalID) throws(StoreError) -> Set<Digest256> {
@@ -177,7 +196,7 @@ final class RelayStorage {
     let query = try db.statement(
       "SELECT seq, chain, data FROM entry WHERE journal = ? AND seq > ? ORDER BY seq LIMIT ?")
     defer { query.reset() }
-    query.bind(1, journal.bytes).bind(2, Int64(sequence)).bind(3, Int64(limit))
+    query.bind(1, journal.bytes).bind(2, Int64(clamping: sequence)).bind(3, Int64(limit))
     var out = [(sequence: UInt64, chain: Digest256, data: [UInt8])]()
     var bytes = 0
     while bytes < maxBytes, try query.step() {
@@ -192,7 +211,7 @@ final class RelayStorage {
     if sequence == 0 { return .zero }
     let query = try db.statement("SELECT chain FROM entry WHERE journal = ? AND seq = ?")
     defer { query.reset() }
-    query.bind(1, journal.bytes).bind(2, Int64(sequence))
+    query.bind(1, journal.bytes).bind(2, Int64(clamping: sequence))
     guard try query.step() else { return nil }
     return Digest256(query.blob(0))
   }
@@ -211,8 +230,10 @@ final class RelayStorage {
   func useNonce(
     _ nonce: [UInt8], device: Signing.PublicKey, journal: JournalID, time: UInt64
   ) throws(StoreError) -> Bool {
-    try db.statement("INSERT OR IGNORE INTO nonce (journal, device, nonce, time) VALUES (?, ?, ?, ?)")
-      .bind(1, journal.bytes).bind(2, device.bytes).bind(3, nonce).bind(4, Int64(time)).run()
+    try db.statement(
+      "INSERT OR IGNORE INTO nonce (journal, device, nonce, time) VALUES (?, ?, ?, ?)"
+    )
+    .bind(1, journal.bytes).bind(2, device.bytes).bind(3, nonce).bind(4, Int64(time)).run()
     return db.changes == 1
   }
 

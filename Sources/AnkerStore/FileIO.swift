@@ -79,7 +79,9 @@ package enum FileIO {
 
   /// Writes `bytes` at `offset` in place and fsyncs before returning: the old bytes there are
   /// overwritten in the file, not left in a copy. Creates the file (0600) if absent.
-  package static func overwrite(_ path: String, at offset: Int, with bytes: [UInt8]) throws(StoreError) {
+  package static func overwrite(_ path: String, at offset: Int, with bytes: [UInt8])
+    throws(StoreError)
+  {
     let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
     guard fd >= 0 else { throw StoreError(.io, "cannot write a store file (errno \(errno))") }
     defer { close(fd) }

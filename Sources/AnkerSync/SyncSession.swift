@@ -39,6 +39,8 @@ public final class SyncSession<Local: SyncLocal> {
   private var repaired = false
   private var garbled = 0
   private var withheld = Set<EntryID>()
+  /// A relay with a new key proves nothing about its past: treat it as possibly restored.
+  private var keyChanged = false
 
   public init(local: Local, client: RelayClient, options: Options = Options()) {
     self.local = local
@@ -53,6 +55,7 @@ public final class SyncSession<Local: SyncLocal> {
     try await identify()
     phase = .pushing
     try await push(try local.outbox(), acknowledging: true)
+    if keyChanged { try await repair() }
     phase = .pulling
     try await pull()
     phase = .attesting
@@ -88,6 +91,7 @@ public final class SyncSession<Local: SyncLocal> {
     if let pinned = cursor.relayKey, pinned != info.1 {
       report.faults.append(.relayKeyChanged(relay: relay))
       cursor = SyncCursor()
+      keyChanged = true
     }
     cursor.relayKey = info.1
   }
@@ -195,7 +199,8 @@ public final class SyncSession<Local: SyncLocal> {
           let head = response.headers[PageHeaders.head].flatMap(UInt64.init)
         else { throw WireError(.truncated, "a page lacks its checkpoint") }
         return Page(
-          records: try Wire.decodePage(response.body), checkpoint: try self.checkpoint(checkpointBytes),
+          records: try Wire.decodePage(response.body),
+          checkpoint: try self.checkpoint(checkpointBytes),
           head: head)
       }
       report.relayHead = page.head
@@ -272,7 +277,9 @@ public final class SyncSession<Local: SyncLocal> {
     guard !page.records.isEmpty else { return true }
     let result = try local.take(page.records.map(\.entry))
     report.received += result.stored
-    if result.rejected > 0 { report.faults.append(.badEntries(relay: relay, count: result.rejected)) }
+    if result.rejected > 0 {
+      report.faults.append(.badEntries(relay: relay, count: result.rejected))
+    }
     var waiting = result.waiting
     if !waiting.isEmpty {
       waiting = try await fetchMissing(waiting)
@@ -321,7 +328,9 @@ public final class SyncSession<Local: SyncLocal> {
     for start in stride(from: 0, to: ids.count, by: 4096) {
       let chunk = Array(ids[start..<min(start + 4096, ids.count)])
       let wanted = Set(chunk)
-      out += try await call("POST", client.journalPath + "/entries/fetch", body: Wire.encodeIDs(chunk)) {
+      out += try await call(
+        "POST", client.journalPath + "/entries/fetch", body: Wire.encodeIDs(chunk)
+      ) {
         response throws(WireError) in
         let entries = try Wire.decodeBatch(response.body)
         guard entries.allSatisfy({ wanted.contains($0.id) }) else {
@@ -351,7 +360,9 @@ public final class SyncSession<Local: SyncLocal> {
     var absent = [EntryID]()
     for start in stride(from: 0, to: ids.count, by: 4096) {
       let chunk = Array(ids[start..<min(start + 4096, ids.count)])
-      absent += try await call("POST", client.journalPath + "/entries/absent", body: Wire.encodeIDs(chunk)) {
+      absent += try await call(
+        "POST", client.journalPath + "/entries/absent", body: Wire.encodeIDs(chunk)
+      ) {
         response throws(WireError) in try Wire.decodeIDs(response.body)
       }
       options.progress?(SyncProgress(phase: .repairing, done: start, total: ids.count))
@@ -378,7 +389,8 @@ public final class SyncSession<Local: SyncLocal> {
     }
     let me = try local.device.publicKey
     var lacking = Set<EntryID>()
-    for attestation in attestations where attestation.journal == journal && attestation.device != me {
+    for attestation in attestations where attestation.journal == journal && attestation.device != me
+    {
       guard try local.isMember(attestation.device) else { continue }
       for head in attestation.heads {
         if try !local.contains(head) { lacking.insert(head) }
@@ -411,7 +423,8 @@ public final class SyncSession<Local: SyncLocal> {
         try? await Task.sleep(for: options.retryPause * (1 << min(attempt, 5)))
       }
       guard report.requests < options.maxRequests else {
-        throw SyncError(.protocolViolation, "the sync with \(relay) took too many requests: stopped")
+        throw SyncError(
+          .protocolViolation, "the sync with \(relay) took too many requests: stopped")
       }
       report.requests += 1
       report.bytesSent += body.count
@@ -461,7 +474,7 @@ public final class SyncSession<Local: SyncLocal> {
   ) async throws(SyncError) -> T {
     do {
       return try await call(method, path, body: body, decode: decode)
-    } catch where error.relayCode == "unknownJournal" {
+    } catch  where error.relayCode == "unknownJournal" {
       let genesis = try local.genesis()
       guard genesis.author == (try local.device.publicKey) else {
         throw SyncError(

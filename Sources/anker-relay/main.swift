@@ -83,7 +83,9 @@ struct Serve: AsyncParsableCommand {
     try await server.run { port in
       FileHandle.standardOutput.write(
         Data("anker-relay: listening on \(scheme)://\(host):\(port)\n".utf8))
-      if let portFile { try? String(port).write(toFile: portFile, atomically: true, encoding: .utf8) }
+      if let portFile {
+        try? String(port).write(toFile: portFile, atomically: true, encoding: .utf8)
+      }
     }
   }
 }
@@ -120,6 +122,8 @@ struct Restore: ParsableCommand {
     do { try RelayBackup.restore(from: from, directory: data) } catch {
       throw ValidationError(error.message)
     }
-    print("anker-relay: restored into \(data); devices re-send what the backup lacks at their next sync")
+    print(
+      "anker-relay: restored into \(data); devices re-send what the backup lacks at their next sync"
+    )
   }
 }

@@ -62,9 +62,11 @@ import Testing
     _ = try await admin.sync(relay: relay.url)
     _ = try await worker.sync(relay: relay.url)
     let backup = directory.path + "/relay-backup.sqlite"
-    #expect(try RelayProcess.tool(["backup", "--data", directory.path + "/data", "--to", backup]) == 0)
+    #expect(
+      try RelayProcess.tool(["backup", "--data", directory.path + "/data", "--to", backup]) == 0)
     // A second backup to the same file is refused rather than overwritten.
-    #expect(try RelayProcess.tool(["backup", "--data", directory.path + "/data", "--to", backup]) != 0)
+    #expect(
+      try RelayProcess.tool(["backup", "--data", directory.path + "/data", "--to", backup]) != 0)
     for index in 0..<5 {
       try admin.addNote(.supportTalk, text: "admin after \(index)", in: caseID)
       try worker.addNote(.supportTalk, text: "worker after \(index)", in: caseID)
@@ -133,7 +135,8 @@ import Testing
       signedBy: key, origin: relay.url, journal: genesis.header.journal, method: "PUT",
       pathWithQuery: path, body: body, time: Store.wallClock(), nonce: random.bytes(16))
     let transport = URLSessionTransport(timeoutSeconds: 10)
-    let request = HTTPExchange.Request(method: "PUT", url: relay.url + path, headers: headers, body: body)
+    let request = HTTPExchange.Request(
+      method: "PUT", url: relay.url + path, headers: headers, body: body)
     let first = try await transport.send(request)
     #expect(first.status == 201)
     let second = try await transport.send(request)

@@ -12,7 +12,7 @@ final class RelayProcess {
   let directory: String
   private(set) var process: Process?
   private(set) var port = 0
-  let extraArguments: [String]
+  var extraArguments: [String]
 
   var url: String { "http://127.0.0.1:\(port)" }
 
@@ -80,6 +80,53 @@ final class RelayProcess {
 }
 
 enum RelayProcessError: Error { case didNotStart }
+
+/// `Tools/fault-proxy.py` in front of a relay: drops, delays, duplicates, reorders, truncates
+/// and flips bytes, seeded.
+final class FaultProxy {
+  let process = Process()
+  private(set) var port = 0
+  var url: String { "http://127.0.0.1:\(port)" }
+
+  init(upstream: Int, port fixed: Int = 0, seed: UInt64, faults: String, rate: Double) throws {
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("Tools/fault-proxy.py").path
+    let portFile = NSTemporaryDirectory() + "anker-proxy-\(UUID().uuidString)"
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [
+      "python3", script, "--upstream", "127.0.0.1:\(upstream)", "--listen-port", String(fixed),
+      "--port-file", portFile, "--seed", String(seed), "--faults", faults, "--rate",
+      String(rate), "--close-connections",
+    ]
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let deadline = Date().addingTimeInterval(20)
+    while Date() < deadline {
+      if let text = try? String(contentsOfFile: portFile, encoding: .utf8),
+        let bound = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), bound > 0
+      {
+        port = bound
+        try? FileManager.default.removeItem(atPath: portFile)
+        return
+      }
+      guard process.isRunning else { break }
+      usleep(20_000)
+    }
+    throw RelayProcessError.didNotStart
+  }
+
+  deinit { stop() }
+
+  /// SIGKILL: the proxy holds nothing worth a graceful stop (and a child may inherit a
+  /// blocked SIGTERM from the test process).
+  func stop() {
+    guard process.isRunning else { return }
+    Glibc.kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+  }
+}
 
 /// The built executables sit beside the test bundle.
 func executable(_ name: String) -> String {

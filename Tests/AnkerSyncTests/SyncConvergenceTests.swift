@@ -9,7 +9,8 @@ import Testing
 /// Three laptops write offline and sync in random orders and interleavings (some syncs run
 /// at the same time) against one real relay: they must end with identical state digests.
 @Suite(.serialized) struct SyncConvergenceTests {
-  static let schedules = Int(ProcessInfo.processInfo.environment["ANKER_SYNC_SCHEDULES"] ?? "") ?? 52
+  static let schedules =
+    Int(ProcessInfo.processInfo.environment["ANKER_SYNC_SCHEDULES"] ?? "") ?? 52
 
   @Test func threeLaptopsConvergeWhateverTheSchedule() async throws {
     let directory = TemporaryDirectory()

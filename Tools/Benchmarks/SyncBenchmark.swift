@@ -38,7 +38,8 @@ struct SyncBenchmark {
     let relay = RelayChild(directory: work + "/relay")
     defer { relay.stop() }
     let uploading = await asyncSeconds {
-      await upload(generation.entries, journal: generation.journal, as: generation.admin, to: relay.url)
+      await upload(
+        generation.entries, journal: generation.journal, as: generation.admin, to: relay.url)
     }
     print("  (uploading them took \(format(uploading, 1)) s)")
     let identity = (generation.journal, generation.entries[0].id)
@@ -132,12 +133,16 @@ struct SyncBenchmark {
       url: url, journal: journal, device: admin, transport: URLSessionTransport(),
       clock: Store.wallClock)
     do {
-      guard case .answer(let created) = await client.send("PUT", client.journalPath, body: entries[0].encoded),
+      guard
+        case .answer(let created) = await client.send(
+          "PUT", client.journalPath, body: entries[0].encoded),
         created.status == 201
       else { fatalError("the relay did not create the journal") }
       for start in stride(from: 1, to: entries.count, by: 2000) {
         let batch = Wire.encodeBatch(entries[start..<min(start + 2000, entries.count)])
-        guard case .answer(let response) = await client.send("POST", client.journalPath + "/entries", body: batch),
+        guard
+          case .answer(let response) = await client.send(
+            "POST", client.journalPath + "/entries", body: batch),
           response.status == 200,
           let result = try? JSONDecoder().decode(PushResult.self, from: Data(response.body)),
           result.refused.isEmpty, result.missing.isEmpty
@@ -183,14 +188,17 @@ struct SyncBenchmark {
     var db: OpaquePointer?
     sqlite3_open(path, &db)
     sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", nil, nil, nil)
-    sqlite3_exec(db, "CREATE TABLE entry (seq INTEGER PRIMARY KEY, id BLOB UNIQUE, data BLOB)", nil, nil, nil)
+    sqlite3_exec(
+      db, "CREATE TABLE entry (seq INTEGER PRIMARY KEY, id BLOB UNIQUE, data BLOB)", nil, nil, nil)
     bound.insert = seconds {
       var statement: OpaquePointer?
       sqlite3_exec(db, "BEGIN", nil, nil, nil)
       sqlite3_prepare_v2(db, "INSERT INTO entry (id, data) VALUES (?, ?)", -1, &statement, nil)
       for (entry, bytes) in zip(entries, encoded) {
         let id = entry.id.bytes
-        id.withUnsafeBytes { _ = anker_sqlite_bind_blob_transient(statement, 1, $0.baseAddress, 32) }
+        id.withUnsafeBytes {
+          _ = anker_sqlite_bind_blob_transient(statement, 1, $0.baseAddress, 32)
+        }
         bytes.withUnsafeBytes {
           _ = anker_sqlite_bind_blob_transient(statement, 2, $0.baseAddress, Int32($0.count))
         }
@@ -234,14 +242,16 @@ extension SyncBenchmark {
         + "(target ≥ 20,000), push p50 \(format(outcome.p50 * 1000, 1)) ms, p99 "
         + "\(format(outcome.p99 * 1000, 1)) ms (target ≤ 50 ms), errors \(outcome.errors)")
     let bound = rawBound(Array(journal.own.joined()), work: work)
-    let ingestBound = bound.hash + bound.insert + Double(devices * batches) * bound.verify
+    let ingestBound =
+      bound.hash + bound.insert + Double(devices * batches) * bound.verify
       / Double(max(bound.signatures, 1))
     print(
       "    bound (hashing, SQLite inserts, one signature per push): \(format(ingestBound, 2)) s; "
         + "ratio \(format(outcome.seconds / ingestBound, 2))")
     print(
       "    bytes on the wire per entry beyond the entry: request body \(format(outcome.framing, 1)), "
-        + "signature headers \(format(outcome.headers, 1)), JSON answer \(format(outcome.answer, 1))")
+        + "signature headers \(format(outcome.headers, 1)), JSON answer \(format(outcome.answer, 1))"
+    )
 
     // One entry per push: no target yet, reported.
     let single = IngestJournal(devices: devices, perDevice: 20, using: &random)
@@ -251,7 +261,8 @@ extension SyncBenchmark {
     let one = await push(single, batchSize: 1, to: relay2.url)
     print(
       "  one entry per push: \(format(Double(devices * 20) / one.seconds, 0)) entries/s, push p50 "
-        + "\(format(one.p50 * 1000, 1)) ms, p99 \(format(one.p99 * 1000, 1)) ms, errors \(one.errors)")
+        + "\(format(one.p50 * 1000, 1)) ms, p99 \(format(one.p99 * 1000, 1)) ms, errors \(one.errors)"
+    )
   }
 
   struct PushOutcome {
@@ -384,7 +395,8 @@ final class RelayChild {
     let portFile = directory + ".port"
     process.executableURL = URL(fileURLWithPath: binary)
     process.arguments = [
-      "serve", "--port", "0", "--data", directory, "--port-file", portFile, "--log-level", "warning",
+      "serve", "--port", "0", "--data", directory, "--port-file", portFile, "--log-level",
+      "warning",
     ]
     try! process.run()
     for _ in 0..<600 {
@@ -410,4 +422,3 @@ func asyncSeconds(_ body: () async -> Void) async -> Double {
   await body()
   return Date().timeIntervalSince(start)
 }
-

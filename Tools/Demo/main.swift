@@ -33,7 +33,8 @@ struct Demo {
     // The coordinator's laptop creates the journal. The paper recovery key would be printed
     // once for the safe; the demo does not show it.
     let (coordinator, _) = try Journal.create(
-      at: directory + "/coordinator", passphrase: SecureBytes(copying: Array("demo: coordinator".utf8)),
+      at: directory + "/coordinator",
+      passphrase: SecureBytes(copying: Array("demo: coordinator".utf8)),
       name: "Coordinator", options: options)
     say("coordinator laptop: journal created (paper recovery key set aside, not shown)")
 
@@ -56,7 +57,8 @@ struct Demo {
     say("coordinator: opened a case and synced; the worker has it")
 
     // Both laptops are offline now: no sync while they write.
-    try worker.addNote(.outreachContact, text: "Met at the drop-in, wants to talk again.", in: caseID)
+    try worker.addNote(
+      .outreachContact, text: "Met at the drop-in, wants to talk again.", in: caseID)
     try worker.addNote(.phoneCall, text: "Called back on the weekend line.", in: caseID)
     try coordinator.addNote(.supportTalk, text: "Support talk at the office.", in: caseID)
     try worker.setField(CaseField.riskLevel, to: "high", in: caseID)
@@ -78,14 +80,17 @@ struct Demo {
     let risk = seenByCoordinator?.fields[CaseField.riskLevel]
     say(
       "risk level: \(risk?.values.count ?? 0) concurrent values -> "
-        + ((risk?.isConflict ?? false) ? "shown as a CONFLICT (safety-critical: never auto-resolved)" : "no conflict"))
+        + ((risk?.isConflict ?? false)
+          ? "shown as a CONFLICT (safety-critical: never auto-resolved)" : "no conflict"))
     try coordinator.resolve(CaseField.riskLevel, to: "high", in: caseID)
     _ = try await coordinator.sync(relay: relay)
     _ = try await worker.sync(relay: relay)
     let resolved = try worker.state.cases[caseID]?.fields[CaseField.riskLevel]
     say("coordinator resolved it; the worker now sees \(resolved?.values.count ?? 0) value")
     let same = try worker.state.digest == coordinator.state.digest
-    say("both laptops: state digest \(try worker.state.digest.short) (\(same ? "identical" : "DIFFERENT"))")
+    say(
+      "both laptops: state digest \(try worker.state.digest.short) (\(same ? "identical" : "DIFFERENT"))"
+    )
     worker.lock()
     coordinator.lock()
     guard same, risk?.isConflict == true, resolved?.values.count == 1 else {
