@@ -132,8 +132,16 @@ extension Journal {
         throw JournalError(.invalidArgument, "this laptop is a member of a journal already")
       }
       let now = options.clock()
-      let membership = Membership(dag: dag, now: now)
-      guard let me = membership.devices[session.secrets.signing.publicKey], !me.isRemoved else {
+      // This device sees every recovery enrolment now (their time locks count from it).
+      var firstSeen: [EntryID: UInt64] = [:]
+      for entry in entries {
+        if case .recoveryEnrolment? = entry.control { firstSeen[entry.id] = now }
+      }
+      // The state evaluates membership anyway: evaluate once, store only if it admits us.
+      let state = JournalState(
+        dag: dag, readers: [session.secrets.box], now: now, firstSeen: firstSeen)
+      guard let me = state.membership.devices[session.secrets.signing.publicKey], !me.isRemoved
+      else {
         throw JournalError(
           .notEnrolled, "this device is not admitted in the journal handed over: ask an admin")
       }
@@ -141,11 +149,7 @@ extension Journal {
         throw JournalError(error)
       }
       // Stored: the join has happened. A joining device has no entries of its own yet.
-      var firstSeen: [EntryID: UInt64] = [:]
-      for entry in entries {
-        if case .recoveryEnrolment? = entry.control { firstSeen[entry.id] = now }
-      }
-      install(session, dag: dag, firstSeen: firstSeen, lastOwn: nil)
+      install(session, dag: dag, firstSeen: firstSeen, lastOwn: nil, state: state)
     }
   }
 

@@ -36,8 +36,10 @@ extension Journal {
   }
 
   func saveSnapshot(_ session: Session) throws(JournalError) {
-    guard !session.snapshotIsCurrent, !session.needsFullLoad, let state = session.state,
-      let dag = session.dag
+    // While a sync has taken entries the state does not show yet, the state is not the
+    // store's: no snapshot (the next unlock then evaluates the whole log).
+    guard !session.snapshotIsCurrent, !session.needsFullLoad, !session.evaluationPending,
+      let state = session.state, let dag = session.dag
     else { return }
     // Bodies the state says are erased but the store still holds (their erasure failed):
     // no snapshot until they are gone, so the next unlock loads the whole log and erases

@@ -158,30 +158,43 @@ public final class JournalSyncLocal: SyncLocal, @unchecked Sendable {
       let fresh = entries.filter { !dag.contains($0.id) && seen.insert($0.id).inserted }
       guard !fresh.isEmpty else { return TakeResult(stored: 0, rejected: 0, waiting: []) }
       let report = ChainVerification.verify(fresh)
-      var rejected = report.rejected.count
+      var failed = Set(report.rejected.map(\.entry.id))
       var placed = [EntryID]()
       for entry in report.authenticated {
         do {
           if case .placed(let ids) = try dag.insert(entry) { placed += ids }
         } catch {
-          rejected += 1
+          // It can never fit: counted, and never waited for (the cursor moves past it).
+          failed.insert(entry.id)
         }
       }
       let now = journal.options.clock()
       let newEntries = placed.compactMap { dag[$0] }
       if !newEntries.isEmpty {
-        try stored { () throws(StoreError) in
-          try journal.store.append(newEntries, outbox: false, seen: now)
+        do { try journal.store.append(newEntries, outbox: false, seen: now) } catch {
+          // Placed but not stored: the session must forget them (the next call reloads the
+          // whole log from the store), or they would count as held and never be stored.
+          session.needsFullLoad = true
+          throw SyncError(
+            .local, "this laptop's store: \((error as? StoreError)?.message ?? "write failed")")
         }
         took = true
-        session.needsFullLoad = true  // until `finish` evaluates
+        session.evaluationPending = true
+        session.snapshotIsCurrent = false
+        let me = session.secrets.signing.publicKey
         for entry in newEntries {
           if case .recoveryEnrolment? = entry.control { session.firstSeen[entry.id] = now }
+          // This device's own entries coming back (a store restored from an older copy):
+          // the next write must follow the newest, never fork its chain.
+          if entry.author == me,
+            entry.sequence > (session.writer.lastOwn.flatMap { dag[$0]?.sequence } ?? 0)
+          {
+            session.writer = JournalWriter(device: session.secrets.signing, lastOwn: entry.id)
+          }
         }
       }
-      let waiting = Set(fresh.map(\.id)).filter { !dag.contains($0) }
-        .subtracting(report.rejected.map(\.entry.id))
-      return TakeResult(stored: newEntries.count, rejected: rejected, waiting: waiting)
+      let waiting = Set(fresh.map(\.id)).filter { !dag.contains($0) }.subtracting(failed)
+      return TakeResult(stored: newEntries.count, rejected: failed.count, waiting: waiting)
     }
   }
 
@@ -217,26 +230,35 @@ public final class JournalSyncLocal: SyncLocal, @unchecked Sendable {
     }
   }
 
-  public func attestation(now: UInt64) throws(SyncError) -> HeadAttestation {
+  public func attestation(now: UInt64, excluding: Set<EntryID>) throws(SyncError)
+    -> HeadAttestation
+  {
     try session { session, dag in
       HeadAttestation(
         signedBy: session.secrets.signing, journal: dag.journal, time: now,
-        count: UInt64(dag.count), heads: dag.heads)
+        count: UInt64(dag.count), heads: dag.heads.filter { !excluding.contains($0) })
     }
   }
 
   /// Evaluates the journal once with everything taken.
   public func finish() throws(SyncError) {
     guard took else { return }
-    try session { session, dag in
-      let me = session.secrets.signing.publicKey
-      var own: EntryID?
-      var sequence: UInt64 = 1
-      while let entry = dag.entries(author: me, sequence: sequence).first {
-        own = entry.id
-        sequence += 1
+    do {
+      try journal.withSession { session throws(JournalError) in
+        // Not through `session(_:)`: installing may reload the DAG (erasing shredded
+        // bodies), and nothing may put the old one back afterwards.
+        guard let dag = session.dag else { return }
+        let me = session.secrets.signing.publicKey
+        var own: EntryID?
+        var sequence: UInt64 = 1
+        while let entry = dag.entries(author: me, sequence: sequence).first {
+          own = entry.id
+          sequence += 1
+        }
+        journal.install(session, dag: dag, firstSeen: session.firstSeen, lastOwn: own)
       }
-      journal.install(session, dag: dag, firstSeen: session.firstSeen, lastOwn: own)
+    } catch {
+      throw SyncError(.local, "this laptop's journal: \(error)")
     }
     took = false
   }
@@ -311,7 +333,7 @@ final class JoiningLocal: SyncLocal {
     self.relay = relay
   }
 
-  func attestation(now: UInt64) throws(SyncError) -> HeadAttestation {
+  func attestation(now: UInt64, excluding: Set<EntryID>) throws(SyncError) -> HeadAttestation {
     HeadAttestation(
       signedBy: deviceKey, journal: journal, time: now, count: UInt64(dag?.count ?? 0),
       heads: dag?.heads ?? [])

@@ -75,6 +75,9 @@ public final class Journal: @unchecked Sendable {
     /// Set when evaluating the log failed after a write was stored: the next call loads the
     /// whole log again before anything else, and no snapshot is written meanwhile.
     var needsFullLoad = false
+    /// Set while a sync has stored and placed entries the state does not show yet (until it
+    /// evaluates at its end).
+    var evaluationPending = false
 
     init(secrets: DeviceSecrets, dag: DAG?, state: JournalState?, writer: JournalWriter) {
       self.secrets = secrets
@@ -307,15 +310,22 @@ public final class Journal: @unchecked Sendable {
   }
 
   /// Makes `dag` (every stored entry, placed) the session's journal and evaluates it.
-  func install(_ session: Session, dag: DAG, firstSeen: [EntryID: UInt64], lastOwn: EntryID?) {
+  func install(
+    _ session: Session, dag: DAG, firstSeen: [EntryID: UInt64], lastOwn: EntryID?,
+    state: JournalState? = nil
+  ) {
     session.dagIsPartial = false
     session.snapshotIsCurrent = false
     session.writer = JournalWriter(device: session.secrets.signing, lastOwn: lastOwn)
-    session.state = JournalState(
-      dag: dag, readers: [session.secrets.box], now: options.clock(), firstSeen: firstSeen)
+    // A state the caller evaluated from this very DAG and these first-seen times.
+    session.state =
+      state
+      ?? JournalState(
+        dag: dag, readers: [session.secrets.box], now: options.clock(), firstSeen: firstSeen)
     session.dag = dag
     session.firstSeen = firstSeen
     session.needsFullLoad = false
+    session.evaluationPending = false
     // Best effort: if it fails the bodies stay, no snapshot is written, and the next full
     // load tries again.
     try? eraseLeftoverBodies(session)

@@ -22,6 +22,8 @@ struct JournalIndex {
     /// Removed devices: the highest sequence of theirs any standing removal accepted.
     var removed: [Signing.PublicKey: UInt64] = [:]
     var recoveryAuthority: Signing.PublicKey?
+    /// When the earliest pending time lock ends: the rights are evaluated again then.
+    var recheckAt: UInt64?
 
     init() {}
 
@@ -45,6 +47,7 @@ struct JournalIndex {
       for enrolment in membership.enrolments.values
       where !enrolment.isVetoed && membership.devices[enrolment.device] == nil {
         pending.insert(enrolment.device)
+        recheckAt = min(recheckAt ?? enrolment.effectiveAt, enrolment.effectiveAt)
       }
       recoveryAuthority = membership.recoveryAuthority
     }

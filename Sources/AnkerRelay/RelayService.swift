@@ -161,7 +161,17 @@ public actor RelayService {
   // MARK: - Journals
 
   private func index(_ journal: JournalID) throws(RelayError) -> JournalIndex {
-    if let index = indexes[journal] { return index }
+    if let index = indexes[journal] {
+      // A recovery enrolment's time lock ran out: its device may now come in.
+      if let until = index.rights.recheckAt, configuration.clock() >= until {
+        indexes[journal] = nil
+        var updated = index
+        updated.rights = JournalIndex.Rights(dag: updated.dag, now: configuration.clock())
+        indexes[journal] = updated
+        return updated
+      }
+      return index
+    }
     do {
       guard let row = try storage.journal(journal) else {
         throw RelayError(.unknownJournal, "the relay holds no such journal")
@@ -251,6 +261,9 @@ public actor RelayService {
     -> (result: PushResult, checkpoint: RelayCheckpoint)
   {
     var index = try index(journal)
+    // Out of the table while it changes, so the DAG is mutated in place, not copied; a
+    // failure below leaves it out, and the next request rebuilds it from the store.
+    indexes[journal] = nil
     var result = PushResult(accepted: 0, known: 0, missing: [], refused: [], checkpoint: "")
     var rows = [RelayStorage.NewRow]()
     var missing = Set<EntryID>()
@@ -333,8 +346,7 @@ public actor RelayService {
           erasing: erasing)
         index.bytes -= freed
       } catch {
-        // The DAG took entries that were not stored: rebuild it from the store next time.
-        indexes[journal] = nil
+        // The DAG took entries that were not stored: it is rebuilt from the store next time.
         throw RelayError(error)
       }
       index.bytes += added
@@ -389,8 +401,10 @@ public actor RelayService {
   func fetch(_ journal: JournalID, ids: [EntryID]) throws(RelayError) -> [UInt8] {
     _ = try index(journal)
     var out = [UInt8]()
+    var asked = Set<EntryID>()
     do {
-      for id in ids {
+      // Each id once, and about 8 MiB at most: the client asks again for the rest.
+      for id in ids where asked.insert(id).inserted && out.count < 8 << 20 {
         guard let data = try storage.entry(of: journal, id: id) else { continue }
         Wire.appendU32(UInt32(data.count), to: &out)
         out += data

@@ -125,7 +125,8 @@ public struct RelayClient: Sendable {
     var headers = [(String, String)]()
     if signed {
       var random = SystemRandom()
-      let time = UInt64(max(0, Int64(clock()) + skew))
+      let now = Int64(clamping: clock())
+      let time = UInt64(max(0, now.addingReportingOverflow(skew).partialValue))
       headers = RequestSignature.headers(
         signedBy: device, origin: origin, journal: journal, method: method,
         pathWithQuery: pathWithQuery, body: body, time: time,

@@ -13,7 +13,7 @@ import Foundation
 public final class SyncSession<Local: SyncLocal> {
   public struct Options: Sendable {
     public var pushBatch = 500
-    public var pageSize = 1000
+    public var pageSize = 2000
     /// Tries per request before the relay counts as unreachable.
     public var attempts = 4
     /// The most requests one sync makes.
@@ -161,11 +161,15 @@ public final class SyncSession<Local: SyncLocal> {
       else { throw WireError(.truncated, "the relay's answer to a push is unreadable") }
       return (result, try self.checkpoint(bytes))
     }
-    // A head below what the relay signed for this device before: it went back.
-    if result.1.sequence < cursor.sequence {
+    // A head below what the relay signed for this device before: it went back. (Not while
+    // repairing: the relay is known to be behind then.)
+    if phase != .repairing && result.1.sequence < cursor.highest {
       report.faults.append(
-        .rollback(relay: relay, signed: cursor.sequence, now: result.1.sequence))
+        .rollback(relay: relay, signed: cursor.highest, now: result.1.sequence))
       try await repair()
+    } else if result.1.sequence > cursor.highest {
+      cursor.highest = result.1.sequence
+      try local.saveCursor(cursor, relay: relay)
     }
     return result.0
   }
@@ -212,8 +216,7 @@ public final class SyncSession<Local: SyncLocal> {
           SyncProgress(phase: .pulling, done: Int(cursor.sequence), total: Int(page.head)))
         if !complete || page.records.isEmpty || cursor.sequence >= page.head { return }
       case .wentBack:
-        report.faults.append(
-          .rollback(relay: relay, signed: cursor.sequence, now: page.checkpoint.sequence))
+        report.faults.append(.rollback(relay: relay, signed: cursor.highest, now: page.head))
         try await repair()
       case .forked:
         report.faults.append(.fork(relay: relay, at: cursor.sequence))
@@ -246,7 +249,7 @@ public final class SyncSession<Local: SyncLocal> {
   /// Whether the page continues the chain this device holds and ends at the relay's signed
   /// checkpoint.
   private func verify(_ page: Page) -> PageCheck {
-    if page.checkpoint.sequence < cursor.sequence || page.head < cursor.sequence {
+    if page.checkpoint.sequence < cursor.sequence || page.head < cursor.highest {
       return .wentBack
     }
     if page.records.isEmpty && page.checkpoint.sequence == cursor.sequence
@@ -292,6 +295,7 @@ public final class SyncSession<Local: SyncLocal> {
       cursor.sequence = page.records[last].sequence
       cursor.chain = chains[last]
       if last == page.records.count - 1 { cursor.checkpoint = page.checkpoint }
+      cursor.highest = max(cursor.highest, cursor.sequence, page.head)
       try local.saveCursor(cursor, relay: relay)
     }
     return waiting.isEmpty
@@ -356,6 +360,10 @@ public final class SyncSession<Local: SyncLocal> {
     repaired = true
     let previous = phase
     phase = .repairing
+    // From here the relay's history is read again from the start; what it signed before is
+    // the evidence in the fault just reported.
+    cursor = SyncCursor(relayKey: relayKey)
+    try local.saveCursor(cursor, relay: relay)
     let ids = try local.allIDs()
     var absent = [EntryID]()
     for start in stride(from: 0, to: ids.count, by: 4096) {
@@ -373,8 +381,6 @@ public final class SyncSession<Local: SyncLocal> {
       let entries = try local.entries(ids.filter { wanted.contains($0) })
       try await push(entries, acknowledging: true)
     }
-    cursor = SyncCursor(relayKey: relayKey)
-    try local.saveCursor(cursor, relay: relay)
     phase = previous
   }
 
@@ -405,7 +411,21 @@ public final class SyncSession<Local: SyncLocal> {
         if try !local.contains(id) { withheld.insert(id) }
       }
     }
-    let own = try local.attestation(now: client.clock())
+    // Attest only what the relay holds: heads it lacks (an entry it refused, one received by
+    // hand) are offered first; any it still lacks are left out, so no honest relay is ever
+    // accused of withholding them.
+    var own = try local.attestation(now: client.clock())
+    let absent = try await call(
+      "POST", client.journalPath + "/entries/absent", body: Wire.encodeIDs(own.heads)
+    ) { response throws(WireError) in try Wire.decodeIDs(response.body) }
+    if !absent.isEmpty {
+      try await push(try local.entries(absent), acknowledging: true)
+      let still = Set(
+        try await call(
+          "POST", client.journalPath + "/entries/absent", body: Wire.encodeIDs(own.heads)
+        ) { response throws(WireError) in try Wire.decodeIDs(response.body) })
+      own = try local.attestation(now: client.clock(), excluding: still)
+    }
     _ = try await call("PUT", client.journalPath + "/attestations", body: own.encoded) { _ in () }
   }
 
@@ -449,7 +469,9 @@ public final class SyncSession<Local: SyncLocal> {
         switch error.error {
         case "staleTime":
           if let serverTime = error.serverTime {
-            skew = Int64(serverTime) - Int64(client.clock())
+            // Bounded: a lying relay cannot push this laptop's clock more than a day off.
+            let offset = Int64(clamping: serverTime) &- Int64(clamping: client.clock())
+            skew = min(max(offset, -86_400_000), 86_400_000)
           }
           problem = "this laptop's clock is far from the relay's"
         case "replayed":

@@ -9,35 +9,42 @@ public struct SyncCursor: Hashable, Sendable {
   public var chain: Digest256
   /// The newest checkpoint the relay signed for this device (proof for a later rollback).
   public var checkpoint: RelayCheckpoint?
+  /// The highest sequence any checkpoint the relay signed for this device named, pushes
+  /// included: a relay below it went back, even where this device had not pulled that far.
+  public var highest: UInt64
 
   public init(
     relayKey: Signing.PublicKey? = nil, sequence: UInt64 = 0, chain: Digest256 = .zero,
-    checkpoint: RelayCheckpoint? = nil
+    checkpoint: RelayCheckpoint? = nil, highest: UInt64 = 0
   ) {
     self.relayKey = relayKey
     self.sequence = sequence
     self.chain = chain
     self.checkpoint = checkpoint
+    self.highest = max(highest, sequence)
   }
 
-  /// relay key or 32 zero bytes ‖ u64 BE sequence ‖ chain ‖ checkpoint (optional).
+  /// relay key or 32 zero bytes ‖ u64 BE sequence ‖ chain ‖ u64 BE highest ‖ checkpoint
+  /// (optional).
   public var encoded: [UInt8] {
     var out = relayKey?.bytes ?? [UInt8](repeating: 0, count: 32)
     Wire.appendU64(sequence, to: &out)
     chain.appendBytes(to: &out)
+    Wire.appendU64(highest, to: &out)
     if let checkpoint { out += checkpoint.encoded }
     return out
   }
 
   public init(decoding bytes: [UInt8]) throws(WireError) {
-    guard bytes.count == 72 || bytes.count == 72 + RelayCheckpoint.encodedCount else {
+    guard bytes.count == 80 || bytes.count == 80 + RelayCheckpoint.encodedCount else {
       throw WireError(.truncated, "a sync cursor has the wrong length")
     }
     let key = bytes[0..<32]
     relayKey = key.allSatisfy { $0 == 0 } ? nil : Signing.PublicKey(key)
     sequence = Wire.readU64(bytes, at: 32)
     chain = Digest256(bytes[40..<72])!
-    checkpoint = bytes.count > 72 ? try RelayCheckpoint(decoding: Array(bytes[72...])) : nil
+    highest = Wire.readU64(bytes, at: 72)
+    checkpoint = bytes.count > 80 ? try RelayCheckpoint(decoding: Array(bytes[80...])) : nil
   }
 }
 
@@ -154,10 +161,16 @@ public protocol SyncLocal: AnyObject {
   func isMember(_ device: Signing.PublicKey) throws(SyncError) -> Bool
   func cursor(relay: String) throws(SyncError) -> SyncCursor
   func saveCursor(_ cursor: SyncCursor, relay: String) throws(SyncError)
-  /// This device's attestation of its heads, signed now.
-  func attestation(now: UInt64) throws(SyncError) -> HeadAttestation
+  /// This device's attestation of its heads (less `excluding`), signed now.
+  func attestation(now: UInt64, excluding: Set<EntryID>) throws(SyncError) -> HeadAttestation
   /// Evaluates the state once after the entries taken (the end of a sync).
   func finish() throws(SyncError)
+}
+
+extension SyncLocal {
+  public func attestation(now: UInt64) throws(SyncError) -> HeadAttestation {
+    try attestation(now: now, excluding: [])
+  }
 }
 
 /// What `take` did.

@@ -8,9 +8,10 @@ import Testing
 
 @Suite(.serialized) struct RelayServiceTests {
   /// An entry refused by the relay (here: over the journal's quota) stays in the writer's
-  /// outbox and is named; another laptop, shown it by the writer's signed attestation, names
-  /// the relay as withholding it, and both syncs finish.
-  @Test func withheldEntriesAreNamedAndSyncsFinish() async throws {
+  /// outbox, is named, and is left out of the writer's attestation (so no honest relay is
+  /// accused). Then a lying relay drops an entry it had stored and a device had attested:
+  /// another laptop names the relay as withholding it, and every sync finishes.
+  @Test func refusedAndWithheldEntriesAreNamedAndSyncsFinish() async throws {
     let directory = TemporaryDirectory()
     defer { directory.cleanUp() }
     let relay = try RelayProcess(directory: directory.path, arguments: ["--quota", "40000"])
@@ -21,21 +22,56 @@ import Testing
     let caseID = try worker.createCase(type: .outreach, client: client)
     _ = try await worker.sync(relay: relay.url)
     let long = String(repeating: "a long note ", count: 3000)
-    let note = try worker.addNote(.supportTalk, text: long, in: caseID)
+    let big = try worker.addNote(.supportTalk, text: long, in: caseID)
     let report = try await worker.sync(relay: relay.url)
     let refused = report.faults.contains {
-      if case .refused(_, let ids, "quotaExceeded") = $0 { return ids.contains(note) }
+      if case .refused(_, let ids, "quotaExceeded") = $0 { return ids.contains(big) }
       return false
     }
     #expect(refused)
+    let honest = try await admin.sync(relay: relay.url)
+    #expect(honest.isClean, "an honest relay was accused")
+
+    // Without the quota, the next note reaches the relay and the worker attests it.
+    relay.stop()
+    relay.extraArguments = []
+    try relay.start(port: relay.port)
+    let note = try worker.addNote(.phoneCall, text: "short", in: caseID)
+    _ = try await worker.sync(relay: relay.url)
+    // The relay now loses the newest entries it stored (as a lying one would hide them).
+    relay.stop()
+    let database = directory.path + "/data/relay.sqlite"
+    let python = Process()
+    python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    python.arguments = [
+      "python3", "-c",
+      """
+      import sqlite3, sys
+      db = sqlite3.connect(sys.argv[1])
+      head = db.execute('SELECT head FROM journal').fetchone()[0]
+      db.execute('DELETE FROM entry WHERE seq > ?', (head - 2,))
+      chain = db.execute('SELECT chain FROM entry WHERE seq = ?', (head - 2,)).fetchone()[0]
+      db.execute('UPDATE journal SET head = ?, chain = ?', (head - 2, chain))
+      db.commit()
+      """,
+      database,
+    ]
+    try python.run()
+    python.waitUntilExit()
+    try #require(python.terminationStatus == 0)
+    try relay.start(port: relay.port)
     let seen = try await admin.sync(relay: relay.url)
     let withheld = seen.faults.contains {
       if case .withheld(let name, let ids) = $0 { return name == relay.url && ids.contains(note) }
       return false
     }
     #expect(withheld)
-    // The admin still has everything else.
     #expect(try admin.state.cases[caseID] != nil)
+    // The worker notices the relay went back, and repairs it; then the admin gets it all.
+    let repaired = try await worker.sync(relay: relay.url)
+    #expect(repaired.faults.contains { if case .rollback = $0 { true } else { false } })
+    _ = try await admin.sync(relay: relay.url)
+    #expect(try admin.state.cases[caseID]?.notes[note] != nil)
   }
 
   /// `/health`, `/metrics` and `/v1/relay` answer; metrics count stores and rejections.
