@@ -38,19 +38,7 @@ final class RelayProcess {
     process.standardError = FileHandle.nullDevice
     try process.run()
     self.process = process
-    let deadline = Date().addingTimeInterval(30)
-    while Date() < deadline {
-      if let text = try? String(contentsOfFile: portFile, encoding: .utf8),
-        let bound = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), bound > 0
-      {
-        port = bound
-        try? FileManager.default.removeItem(atPath: portFile)
-        return
-      }
-      guard process.isRunning else { break }
-      usleep(20_000)
-    }
-    throw RelayProcessError.didNotStart
+    port = try waitForPort(in: portFile, of: process, seconds: 30)
   }
 
   /// SIGKILL: no graceful shutdown, no flush beyond what was committed.
@@ -81,6 +69,22 @@ final class RelayProcess {
 
 enum RelayProcessError: Error { case didNotStart }
 
+/// The port a child process wrote to `file` once listening; removes the file.
+func waitForPort(in file: String, of process: Process, seconds: Double) throws -> Int {
+  let deadline = Date().addingTimeInterval(seconds)
+  while Date() < deadline {
+    if let text = try? String(contentsOfFile: file, encoding: .utf8),
+      let bound = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), bound > 0
+    {
+      try? FileManager.default.removeItem(atPath: file)
+      return bound
+    }
+    guard process.isRunning else { break }
+    usleep(20_000)
+  }
+  throw RelayProcessError.didNotStart
+}
+
 /// `Tools/fault-proxy.py` in front of a relay: drops, delays, duplicates, reorders, truncates
 /// and flips bytes, seeded.
 final class FaultProxy {
@@ -102,19 +106,7 @@ final class FaultProxy {
     process.standardOutput = FileHandle.nullDevice
     process.standardError = FileHandle.nullDevice
     try process.run()
-    let deadline = Date().addingTimeInterval(20)
-    while Date() < deadline {
-      if let text = try? String(contentsOfFile: portFile, encoding: .utf8),
-        let bound = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), bound > 0
-      {
-        port = bound
-        try? FileManager.default.removeItem(atPath: portFile)
-        return
-      }
-      guard process.isRunning else { break }
-      usleep(20_000)
-    }
-    throw RelayProcessError.didNotStart
+    port = try waitForPort(in: portFile, of: process, seconds: 20)
   }
 
   deinit { stop() }
