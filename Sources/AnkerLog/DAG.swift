@@ -160,6 +160,8 @@ public struct DAG: Sendable {
   // MARK: - Reading
 
   public var count: Int { nodes.count }
+  /// Every placed entry, in no particular order.
+  public var allEntries: Dictionary<EntryID, Entry>.Values { nodes.values }
   public subscript(id: EntryID) -> Entry? { nodes[id] }
   public func contains(_ id: EntryID) -> Bool { nodes[id] != nil }
   public var genesis: Entry { nodes[genesisID]! }

@@ -155,12 +155,13 @@ public struct RelayServer: Sendable {
         guard entries.allSatisfy({ $0.header.journal == signed.journal }) else {
           throw RelayError(.wrongJournal, "an entry belongs to another journal")
         }
-        _ = try await service.authenticate(signed)
+        let caller = try await service.authenticate(signed)
         let report = ChainVerification.verify(entries)
         var result = try await service.push(report.authenticated, to: signed.journal)
         for (entry, _) in report.rejected {
           result.refused.append(.init(id: entry.id.hex, reason: "badSignature"))
         }
+        try await service.settle(caller.ticket)
         return json(result)
       }
       service.metrics.pushed(ContinuousClock.now - start)
@@ -170,7 +171,7 @@ public struct RelayServer: Sendable {
       let start = ContinuousClock.now
       let response = await handle(request, context, maxBytes, logger) {
         (signed) throws(RelayError) in
-        _ = try await service.authenticate(signed)
+        let caller = try await service.authenticate(signed)
         let query = request.uri.queryParameters
         guard let after = UInt64(query.get("after") ?? "0") else {
           throw RelayError(.badRequest, "after must be a sequence number")
@@ -179,6 +180,7 @@ public struct RelayServer: Sendable {
           throw RelayError(.badRequest, "limit must be a positive number")
         }
         let page = try await service.page(signed.journal, after: after, limit: limit)
+        try await service.settle(caller.ticket)
         return binary(
           page.body,
           headers: [
@@ -191,30 +193,36 @@ public struct RelayServer: Sendable {
     }
     router.get("/v1/journals/:journal/entries/:id") { request, context in
       await handle(request, context, maxBytes, logger) { (signed) throws(RelayError) in
-        _ = try await service.authenticate(signed)
+        let caller = try await service.authenticate(signed)
         guard let id = context.parameters.get("id").flatMap(Digest256.init(hex:)) else {
           throw RelayError(.badRequest, "an entry id is 64 hexadecimal digits")
         }
-        return binary(try await service.entry(signed.journal, id: id))
+        let entry = try await service.entry(signed.journal, id: id)
+        try await service.settle(caller.ticket)
+        return binary(entry)
       }
     }
     router.post("/v1/journals/:journal/entries/fetch") { request, context in
       await handle(request, context, maxBytes, logger) { (signed) throws(RelayError) in
-        _ = try await service.authenticate(signed)
+        let caller = try await service.authenticate(signed)
         let ids = try decodeIDs(signed.body)
-        return binary(try await service.fetch(signed.journal, ids: ids))
+        let entries = try await service.fetch(signed.journal, ids: ids)
+        try await service.settle(caller.ticket)
+        return binary(entries)
       }
     }
     router.post("/v1/journals/:journal/entries/absent") { request, context in
       await handle(request, context, maxBytes, logger) { (signed) throws(RelayError) in
-        _ = try await service.authenticate(signed)
+        let caller = try await service.authenticate(signed)
         let ids = try decodeIDs(signed.body)
-        return binary(Wire.encodeIDs(try await service.absent(signed.journal, ids: ids)))
+        let absent = try await service.absent(signed.journal, ids: ids)
+        try await service.settle(caller.ticket)
+        return binary(Wire.encodeIDs(absent))
       }
     }
     router.put("/v1/journals/:journal/attestations") { request, context in
       await handle(request, context, maxBytes, logger) { (signed) throws(RelayError) in
-        let device = try await service.authenticate(signed)
+        let caller = try await service.authenticate(signed)
         let attestation: HeadAttestation
         do { attestation = try HeadAttestation(decoding: signed.body) } catch {
           throw RelayError(
@@ -223,14 +231,17 @@ public struct RelayServer: Sendable {
         guard attestation.journal == signed.journal else {
           throw RelayError(.wrongJournal, "the attestation belongs to another journal")
         }
-        try await service.putAttestation(attestation, from: device)
+        try await service.putAttestation(attestation, from: caller.device)
+        try await service.settle(caller.ticket)
         return Response(status: .noContent)
       }
     }
     router.get("/v1/journals/:journal/attestations") { request, context in
       await handle(request, context, maxBytes, logger) { (signed) throws(RelayError) in
-        _ = try await service.authenticate(signed)
-        return binary(try await service.attestations(signed.journal))
+        let caller = try await service.authenticate(signed)
+        let attestations = try await service.attestations(signed.journal)
+        try await service.settle(caller.ticket)
+        return binary(attestations)
       }
     }
   }

@@ -6,7 +6,13 @@ import Foundation
 
 /// The relay's logic without HTTP: authentication, journals, pushes, pages, fetches and
 /// attestations over one `RelayStorage`. One actor serialises every write, so sequence
-/// numbers are assigned in one order and each push is one FULL transaction.
+/// numbers are assigned in one order.
+///
+/// **Group commit.** Writes (entries, nonces, attestations) join one open transaction, each
+/// in a savepoint; a commit queued behind the requests waiting on the actor makes the whole
+/// group durable with one fsync. No answer leaves before the group that holds its writes, and
+/// everything it read, is committed (`settle`): a relay killed mid-group loses only requests
+/// nobody was told succeeded, and never signed a checkpoint anyone saw over them.
 public actor RelayService {
   public struct Configuration: Sendable {
     /// The origin clients sign (scheme://host:port), as they reach the relay.
@@ -30,6 +36,11 @@ public actor RelayService {
   let key: Signing.PrivateKey
   private var indexes: [JournalID: JournalIndex] = [:]
   private var lastPrune: UInt64 = 0
+  /// The number of the newest group; whether it is still open; the newest one that failed.
+  private var group: UInt64 = 0
+  private var groupIsOpen = false
+  private var lastFailedGroup: UInt64 = 0
+  private var waiting: [CheckedContinuation<Void, Never>] = []
   let metrics: RelayMetrics
 
   public nonisolated let publicKey: Signing.PublicKey
@@ -104,9 +115,16 @@ public actor RelayService {
     return (device, time, nonce)
   }
 
+  /// An authenticated request: its device, and the group its nonce was written in (the
+  /// answer waits for it with `settle`).
+  struct Caller {
+    var device: Signing.PublicKey
+    var ticket: UInt64
+  }
+
   /// Authenticates a request for an existing journal: signature, time, nonce, and the
   /// device's standing in the journal's membership.
-  func authenticate(_ request: SignedRequest) throws(RelayError) -> Signing.PublicKey {
+  func authenticate(_ request: SignedRequest) throws(RelayError) -> Caller {
     let (device, time, nonce) = try checkSignature(request, origin: configuration.origin)
     let index = try index(request.journal)
     switch index.rights.standing(of: device) {
@@ -123,13 +141,15 @@ public actor RelayService {
       metrics.rejected("unknownDevice")
       throw RelayError(.unknownDevice, "this device is not a member of the journal")
     }
-    try checkFreshness(device: device, journal: request.journal, time: time, nonce: nonce)
-    return device
+    let ticket = try checkFreshness(
+      device: device, journal: request.journal, time: time, nonce: nonce)
+    return Caller(device: device, ticket: ticket)
   }
 
+  /// Checks the request's time and records its nonce; returns the group that holds it.
   private func checkFreshness(
     device: Signing.PublicKey, journal: JournalID, time: UInt64, nonce: [UInt8]
-  ) throws(RelayError) {
+  ) throws(RelayError) -> UInt64 {
     let now = configuration.clock()
     let skew = RequestSignature.allowedSkew
     let earliest = now > skew ? now - skew : 0
@@ -140,6 +160,7 @@ public actor RelayService {
         .staleTime, "the request's time is too far from the relay's: retry with the relay's time",
         serverTime: now)
     }
+    let ticket = try openGroup()
     do {
       if now > lastPrune + 60_000 {
         try storage.pruneNonces(before: now > 2 * skew ? now - 2 * skew : 0)
@@ -149,12 +170,51 @@ public actor RelayService {
         metrics.rejected("replayed")
         throw RelayError(.replayed, "this request was sent before: it is not taken twice")
       }
+      return ticket
     } catch let error as RelayError {
       throw error
     } catch let error as StoreError {
       throw RelayError(error)
     } catch {
       throw RelayError(.internal, "the relay could not complete the request")
+    }
+  }
+
+  // MARK: - Group commit
+
+  /// Opens a group if none is open (queueing its commit behind the requests already waiting
+  /// on the actor) and returns the open group's number.
+  private func openGroup() throws(RelayError) -> UInt64 {
+    if groupIsOpen { return group }
+    do { try storage.beginGroup() } catch { throw RelayError(error) }
+    group += 1
+    groupIsOpen = true
+    Task { self.commitGroup() }
+    return group
+  }
+
+  private func commitGroup() {
+    guard groupIsOpen else { return }
+    do { try storage.commitGroup() } catch {
+      storage.rollbackGroup()
+      lastFailedGroup = group
+      // The indexes may hold entries that were not stored: they are rebuilt from the store.
+      indexes = [:]
+    }
+    groupIsOpen = false
+    let resumed = waiting
+    waiting = []
+    for continuation in resumed { continuation.resume() }
+  }
+
+  /// Waits until every write and read of a request since `ticket` is committed; throws when a
+  /// group in between failed, so nothing uncommitted is ever reported as done.
+  func settle(_ ticket: UInt64) async throws(RelayError) {
+    if groupIsOpen {
+      await withCheckedContinuation { waiting.append($0) }
+    }
+    guard lastFailedGroup < ticket else {
+      throw RelayError(.internal, "the relay could not store the request: send it again")
     }
   }
 
@@ -196,7 +256,7 @@ public actor RelayService {
 
   /// Creates a journal from its genesis entry, pushed by its author. Creating it again with
   /// the same genesis is a no-op.
-  public func createJournal(_ request: SignedRequest) throws(RelayError) -> (
+  public func createJournal(_ request: SignedRequest) async throws(RelayError) -> (
     created: Bool, checkpoint: RelayCheckpoint
   ) {
     let (device, time, nonce) = try checkSignature(request, origin: configuration.origin)
@@ -220,12 +280,15 @@ public actor RelayService {
     if let quota = configuration.journalQuota, Int64(request.body.count) > quota {
       throw RelayError(.quotaExceeded, "the journal's genesis is larger than the relay's quota")
     }
-    try checkFreshness(device: device, journal: request.journal, time: time, nonce: nonce)
+    let ticket = try checkFreshness(
+      device: device, journal: request.journal, time: time, nonce: nonce)
     if let existing = try? index(request.journal) {
       guard existing.dag.genesisID == genesis.id else {
         throw RelayError(.journalExists, "another journal with this id exists on the relay")
       }
-      return (false, checkpoint(request.journal, existing.head, existing.chain))
+      let answer = checkpoint(request.journal, existing.head, existing.chain)
+      try await settle(ticket)
+      return (false, answer)
     }
     var index = candidate
     index.head = 1
@@ -242,8 +305,10 @@ public actor RelayService {
       throw RelayError(error)
     }
     indexes[request.journal] = index
+    let answer = checkpoint(request.journal, index.head, index.chain)
+    try await settle(ticket)
     metrics.stored(entries: 1, bytes: data.count)
-    return (true, checkpoint(request.journal, index.head, index.chain))
+    return (true, answer)
   }
 
   // MARK: - Push
@@ -331,15 +396,25 @@ public actor RelayService {
       }
     }
     // Erasures count once membership, with this batch, says their author is an admin.
-    var erasing = [Digest256]()
+    var erasing = RelayStorage.Erasure()
     if !controls.isEmpty {
       let membership = Membership(dag: index.dag, now: configuration.clock())
       for entry in controls where membership.isValid(entry.id) {
-        if case .erasure(let erasure)? = entry.control { erasing += erasure.bodies }
+        if case .erasure(let erasure)? = entry.control { erasing.hashes += erasure.bodies }
       }
       index.rights = JournalIndex.Rights(dag: index.dag, now: configuration.clock())
     }
+    if !erasing.isEmpty {
+      // The DAG holds every stored entry's header (content bodies detached, so their kind is
+      // read from the stored row): it finds the rows carrying these bodies.
+      let hashes = Set(erasing.hashes).subtracting(index.erased)
+      erasing.hashes = hashes.sorted()
+      erasing.entries = index.dag.allEntries.filter {
+        $0.bodyKind != .control && hashes.contains($0.header.bodyHash)
+      }.map(\.id)
+    }
     if !rows.isEmpty || !erasing.isEmpty {
+      _ = try openGroup()
       do {
         let freed = try storage.append(
           rows, to: journal, head: index.head, chain: index.chain, addedBytes: added,
@@ -350,7 +425,7 @@ public actor RelayService {
         throw RelayError(error)
       }
       index.bytes += added
-      index.erased.formUnion(erasing)
+      index.erased.formUnion(erasing.hashes)
     }
     indexes[journal] = index
     result.accepted = rows.count
@@ -439,6 +514,7 @@ public actor RelayService {
     guard attestation.device == device else {
       throw RelayError(.badRequest, "a device publishes only its own attestation")
     }
+    _ = try openGroup()
     do { try storage.putAttestation(attestation) } catch { throw RelayError(error) }
   }
 
@@ -455,12 +531,6 @@ public actor RelayService {
   }
 
   // MARK: - Operations
-
-  public func backup(to path: String) throws(RelayError) {
-    do { try storage.backup(to: path) } catch {
-      throw RelayError(.badRequest, error.message)
-    }
-  }
 
   /// Figures for `/metrics`.
   public func gauges() -> (journals: Int, entries: UInt64, bytes: Int64) {

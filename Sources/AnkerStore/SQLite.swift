@@ -70,6 +70,23 @@ package final class SQLiteDatabase {
     }
   }
 
+  /// Runs `body` in a savepoint: inside an open transaction its writes join it (and a
+  /// failure undoes only them); outside one it is a transaction of its own.
+  package func savepoint<R>(_ body: () throws(StoreError) -> R) throws(StoreError) -> R {
+    try execute("SAVEPOINT work")
+    do {
+      let result = try body()
+      try execute("RELEASE work")
+      return result
+    } catch {
+      try? execute("ROLLBACK TO work")
+      try? execute("RELEASE work")
+      throw error
+    }
+  }
+
+  package var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
   package var changes: Int { Int(sqlite3_changes(handle)) }
   package var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
