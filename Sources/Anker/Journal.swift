@@ -192,6 +192,32 @@ public final class Journal: @unchecked Sendable {
     }
   }
 
+  /// Unlocks with the secrets a key agent kept since `unlock(passphrase:)` ran in another
+  /// process (DESIGN rule 9). Secrets of another journal do not open its sealed rows: that
+  /// throws and leaves the journal locked.
+  public func unlock(secrets: DeviceSecrets) throws(JournalError) {
+    try locked { () throws(JournalError) in
+      if session != nil {
+        touch()
+        return
+      }
+      do { try store.adopt(secrets) } catch { throw JournalError(error) }
+      let session = Session(
+        secrets: secrets, dag: nil, state: nil, writer: JournalWriter(device: secrets.signing))
+      do {
+        try load(session)
+      } catch {
+        store.lock()
+        throw JournalError(error)
+      }
+      self.session = session
+      touch()
+    }
+  }
+
+  /// The unlocked secrets, for a key agent; nil while locked.
+  public var unlockedSecrets: DeviceSecrets? { locked { session?.secrets } }
+
   /// Zeroes every key in memory (their secure memory is wiped on release) and forgets the
   /// decrypted journal. Safe to call at any time.
   public func lock() {

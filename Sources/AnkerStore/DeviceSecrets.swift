@@ -8,7 +8,7 @@ public final class DeviceSecrets: Sendable {
   public let box: Box.PrivateKey
   public let local: AEAD.Key
 
-  static let byteCount = 96
+  public static let byteCount = 96
 
   public init(signing: Signing.PrivateKey, box: Box.PrivateKey, local: AEAD.Key) {
     self.signing = signing
@@ -23,8 +23,8 @@ public final class DeviceSecrets: Sendable {
       local: AEAD.Key(using: &random))
   }
 
-  /// signing seed ‖ X25519 secret ‖ local key, in secure memory.
-  var packed: SecureBytes {
+  /// signing seed ‖ X25519 secret ‖ local key, in secure memory (what a key agent keeps).
+  public var packed: SecureBytes {
     let out = SecureBytes(count: Self.byteCount)
     let seed = signing.seed
     out.withUnsafeMutableBytes { output in
@@ -39,7 +39,7 @@ public final class DeviceSecrets: Sendable {
     return out
   }
 
-  convenience init(packed: SecureBytes) throws(StoreError) {
+  public convenience init(packed: SecureBytes) throws(StoreError) {
     guard packed.count == Self.byteCount else {
       throw StoreError(.corrupt, "the key file holds keys of the wrong size")
     }

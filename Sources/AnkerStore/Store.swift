@@ -198,6 +198,15 @@ public final class Store {
     }
   }
 
+  /// Takes secrets a key agent kept since an earlier `unlock` in another process. They are
+  /// proven when the journal's sealed rows open under them (`Journal.unlock(secrets:)`).
+  public func adopt(_ secrets: DeviceSecrets) throws(StoreError) {
+    guard !isWiped else {
+      throw StoreError(.wiped, "this journal's keys were destroyed; enrol this laptop again")
+    }
+    self.secrets = secrets
+  }
+
   /// Forgets the secrets (their memory is zeroed when released) and checkpoints the WAL.
   public func lock() {
     secrets = nil

@@ -1,5 +1,6 @@
 import AnkerCrypto
 import AnkerLog
+import Foundation
 
 /// The relay's signed statement about its sequence log: "entry number `sequence` of journal
 /// `journal` closes the hash chain at `chain`". Every assignment extends the chain,
@@ -158,5 +159,59 @@ extension Wire {
     try splitBatch(bytes).map { (part) throws(WireError) in
       try HeadAttestation(decoding: Array(part))
     }
+  }
+}
+
+/// The checkpoint a coordinator keeps beside the paper key (`anker checkpoint`, DESIGN rule
+/// 10): a device's signed head attestation as a short text file. `anker-restore` reports a
+/// restore "complete up to" it when every head it names is restored, with all its ancestors.
+///
+///     anker checkpoint v1
+///     journal <64 hex digits>
+///     entries <count>
+///     time <milliseconds since 1970>
+///     signed <hex of the attestation's bytes>
+///
+/// Only the `signed` line counts: the others are for people, and are checked against it.
+public struct CheckpointFile: Sendable {
+  public static let firstLine = "anker checkpoint v1"
+  public let attestation: HeadAttestation
+
+  public init(_ attestation: HeadAttestation) { self.attestation = attestation }
+
+  public var text: String {
+    """
+    \(Self.firstLine)
+    journal \(attestation.journal.hex)
+    entries \(attestation.count)
+    time \(attestation.time)
+    signed \(Hex.encode(attestation.encoded))
+
+    """
+  }
+
+  /// Parses a checkpoint file and checks its signature and that its lines agree.
+  public init(parsing text: String) throws(WireError) {
+    let lines = text.split(whereSeparator: \.isNewline).map {
+      $0.trimmingCharacters(in: .whitespaces)
+    }
+    guard lines.first == Self.firstLine else {
+      throw WireError(.truncated, "this is not an anker checkpoint file")
+    }
+    var fields = [String: String]()
+    for line in lines.dropFirst() {
+      guard let space = line.firstIndex(of: " ") else { continue }
+      fields[String(line[..<space])] = String(line[line.index(after: space)...])
+    }
+    guard let signed = fields["signed"].flatMap(Hex.decode) else {
+      throw WireError(.truncated, "the checkpoint file has no signed line")
+    }
+    let attestation = try HeadAttestation(decoding: signed)
+    guard fields["journal"] == attestation.journal.hex,
+      fields["entries"] == String(attestation.count), fields["time"] == String(attestation.time)
+    else {
+      throw WireError(.badSignature, "the checkpoint file's lines disagree with what was signed")
+    }
+    self.attestation = attestation
   }
 }
