@@ -11,6 +11,7 @@ let package = Package(
     .library(name: "AnkerStore", targets: ["AnkerStore"]),
     .library(name: "Anker", targets: ["Anker"]),
     .library(name: "AnkerSync", targets: ["AnkerSync"]),
+    .executable(name: "anker", targets: ["anker"]),
     .executable(name: "anker-relay", targets: ["anker-relay"]),
   ],
   dependencies: [
@@ -66,6 +67,13 @@ let package = Package(
     // Tools a person runs (Tools/): the vector generator and the benchmarks.
     .target(
       name: "AnkerVectorKit", dependencies: ["AnkerLog", "AnkerCrypto"], path: "Tools/VectorKit"),
+    // The command-line client for workers and coordinators.
+    .executableTarget(
+      name: "anker",
+      dependencies: [
+        "Anker", "AnkerSync", "AnkerModel", "AnkerStore", "AnkerLog", "AnkerCrypto",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
     .executableTarget(
       name: "anker-vectors", dependencies: ["AnkerVectorKit"], path: "Tools/VectorGen"),
     .executableTarget(
@@ -92,6 +100,8 @@ let package = Package(
     .testTarget(
       name: "AnkerSyncTests",
       dependencies: ["Anker", "AnkerSync", "AnkerStore", "AnkerModel", "AnkerLog", "AnkerCrypto"]),
+    // End-to-end: the built `anker` and `anker-relay` binaries, run as a user would.
+    .testTarget(name: "AnkerCLITests", dependencies: ["AnkerCrypto"], exclude: ["Golden"]),
     .testTarget(
       name: "AnkerTests",
       dependencies: ["Anker", "AnkerStore", "AnkerModel", "AnkerLog", "AnkerCrypto"],

@@ -32,6 +32,23 @@ extension Journal {
     }
   }
 
+  /// How many of this laptop's entries the relay has not acknowledged yet.
+  public var unsyncedCount: Int {
+    get throws(JournalError) {
+      do { return try JournalSyncLocal(journal: self).outbox().count } catch {
+        throw JournalError(error)
+      }
+    }
+  }
+
+  /// A signed statement of everything this laptop holds (its heads and count): the
+  /// checkpoint a coordinator keeps beside the paper key (DESIGN rule 10).
+  public func headCheckpoint() throws(JournalError) -> HeadAttestation {
+    do {
+      return try JournalSyncLocal(journal: self).attestation(now: optionsClock(), excluding: [])
+    } catch { throw JournalError(error) }
+  }
+
   /// The journal's id and its genesis entry's id: what an invite names (rule 6).
   public var identity: (journal: JournalID, genesis: EntryID) {
     get throws(JournalError) {

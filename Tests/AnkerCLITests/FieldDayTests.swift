@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+
+/// A whole field day through the built binaries, as the people at a shelter would run them:
+/// a relay; the coordinator's laptop creates the journal; two workers join; all three write
+/// offline while the relay is down; they sync; a concurrent safety-field edit shows as a
+/// conflict and is resolved; a worker's laptop is revoked and reads nothing new; a case is
+/// shredded. Note text never appears in a failure message.
+@Suite(.serialized) struct FieldDayTests {
+  @Test(.timeLimit(.minutes(5))) func aFieldDay() throws {
+    let scratch = Scratch()
+    defer { scratch.cleanUp() }
+    let relay = try Relay(directory: scratch.path)
+    defer { relay.stop() }
+
+    // The coordinator's laptop creates the journal; the paper key goes to a descriptor.
+    let admin = Laptop(directory: scratch.path + "/admin", passphrase: "coordinator passphrase")
+    defer { admin.lock() }
+    let created = try admin.anker([
+      "init", "--name", "Coordinator", "--passphrase-fd", "0", "--recovery-key-fd", "1",
+    ])
+    let paperKey = created.stdout.split(separator: "\n").first.map(String.init) ?? ""
+    #expect(paperKey.split(separator: "-").count >= 8, "no paper key came out of init")
+    try admin.anker(["sync", "--relay", relay.url])
+    let status = try admin.anker(["status"]).stdout
+    let journalID = try #require(value(after: "Journal:", in: status))
+    let genesisID = try #require(value(after: "Genesis:", in: status))
+
+    // Two workers join: request, admin adds (fingerprints compared), admin syncs, join.
+    var workers = [Laptop]()
+    for index in 1...2 {
+      let worker = Laptop(
+        directory: scratch.path + "/worker\(index)", passphrase: "worker \(index) passphrase")
+      let prepared = try worker.anker(["join", "--prepare", "--passphrase-fd", "0"])
+      let request = try #require(value(after: "Device request:", in: prepared.stdout))
+      let fingerprint = try #require(value(after: "Fingerprint:", in: prepared.stdout))
+      let added = try admin.anker([
+        "devices", "add", request, "--name", "Worker \(index)", "--yes",
+      ])
+      #expect(value(after: "Fingerprint:", in: added.stdout) == fingerprint)
+      try admin.anker(["sync"])
+      try worker.anker([
+        "join", "--relay", relay.url, "--journal-id", journalID, "--genesis", genesisID,
+      ])
+      workers.append(worker)
+    }
+    defer { for worker in workers { worker.lock() } }
+    let (first, second) = (workers[0], workers[1])
+
+    // The coordinator opens a case for a client and everyone gets it.
+    try admin.anker(["client", "new", "--alias", "Rose", "--code", "R-17"])
+    let opened = try admin.anker(["case", "new", "--type", "outreach", "--client", "R-17"])
+    let caseID = try #require(
+      opened.stdout.split(separator: " ").dropFirst().first.map(String.init))
+    try admin.anker(["sync"])
+    for worker in workers { try worker.anker(["sync"]) }
+
+    // The relay goes down; everyone writes offline.
+    relay.stop()
+    let written = [
+      (first, "outreach-contact", "Met at the station at night; she wants to talk again."),
+      (second, "support-talk", "Support talk at the office about housing."),
+      (admin, "accompaniment-police", "Went with her to the police to report."),
+    ]
+    for (laptop, kind, text) in written {
+      try laptop.anker(["note", "add", caseID, "--kind", kind], stdin: text)
+    }
+    try second.anker(
+      [
+        "risk", caseID, "--instrument", "DASH", "--version", "2009", "--judgement", "high",
+        "--score", "14",
+      ], stdin: "q1=yes\nq2=unknown\n")
+    // The same safety field, set differently on two laptops.
+    try first.anker(["case", "set", caseID, "riskLevel", "high"])
+    try second.anker(["case", "set", caseID, "riskLevel", "medium"])
+    let offline = try first.anker(["sync"], expect: 4)
+    #expect(offline.stderr.contains("anker: error:"), "an offline sync says so")
+
+    // The relay is back: everyone syncs twice round.
+    try relay.start()
+    for _ in 0..<2 {
+      for laptop in [first, second, admin] { try laptop.anker(["sync"]) }
+    }
+    let conflicted = try admin.anker(["status"]).stdout
+    #expect(conflicted.contains("riskLevel (safety"), "the concurrent edit is not a conflict")
+    try admin.anker(["case", "resolve", caseID, "riskLevel", "high"])
+    try admin.anker(["sync"])
+    for worker in workers { try worker.anker(["sync"]) }
+    for laptop in [first, second, admin] {
+      let shown = try laptop.anker(["case", "show", caseID]).stdout
+      #expect(shown.contains("riskLevel: high") && !shown.contains("CONFLICT"))
+      for (_, _, text) in written {
+        #expect(shown.contains(text), "a note written offline is missing on a laptop")
+      }
+      #expect(shown.contains("risk assessment (DASH 2009)"))
+    }
+
+    // The second worker's laptop is revoked: its requests are refused, and what is written
+    // afterwards never reaches it.
+    let fingerprint = try #require(
+      try second.anker(["devices", "list"]).stdout.split(separator: "\n")
+        .first { $0.contains("(this laptop)") }?
+        .split(separator: " ").dropFirst().first.map(String.init))
+    try admin.anker(["devices", "revoke", fingerprint])
+    try admin.anker(["sync"])
+    try admin.anker(["note", "add", caseID, "--kind", "phone-call"], stdin: "Called after revoke.")
+    try admin.anker(["sync"])
+    let refused = try second.anker(["sync"], expect: 4)
+    #expect(refused.stderr.contains("removed"), "the revoked laptop is not told why")
+    let stale = try second.anker(["case", "show", caseID]).stdout
+    #expect(!stale.contains("Called after revoke."), "a revoked laptop read a new note")
+    try first.anker(["sync"])
+    #expect(try first.anker(["case", "show", caseID]).stdout.contains("Called after revoke."))
+
+    // A second case is shredded; it disappears for everyone.
+    let doomed = try admin.anker(["case", "new", "--type", "phone-line"])
+    let doomedID = try #require(
+      doomed.stdout.split(separator: " ").dropFirst().first.map(String.init))
+    try admin.anker(["note", "add", doomedID, "--kind", "phone-call"], stdin: "To be shredded.")
+    try admin.anker(["sync"])
+    try first.anker(["sync"])
+    #expect(try first.anker(["case", "list"]).stdout.contains(doomedID))
+    try admin.anker(["case", "shred", doomedID, "--yes"])
+    try admin.anker(["sync"])
+    try first.anker(["sync"])
+    #expect(!(try first.anker(["case", "list"]).stdout.contains(doomedID)))
+    let counts = try first.anker(["stats"]).stdout
+    #expect(counts.contains("outreach-contact 1") && counts.contains("support-talk 1"))
+  }
+}
