@@ -1,3 +1,4 @@
+import Anker
 import ArgumentParser
 import Foundation
 
@@ -47,9 +48,18 @@ struct AnkerCommand: AsyncParsableCommand {
     } catch let error as ExitCode {
       Foundation.exit(error.rawValue)
     } catch let error as ValidationError {
-      reportUsage(error)
-    } catch {
+      // Thrown while running: the command was typed, but a value does not fit.
+      fail(
+        CLIError(
+          error.message, hint: "add --help to the command to see what it takes",
+          code: .validationFailure))
+    } catch let error as CLIError {
       fail(error)
+    } catch let error as JournalError {
+      fail(error)
+    } catch {
+      // Help requested through a subcommand, and anything else the parser raises.
+      reportUsage(error)
     }
   }
 

@@ -16,14 +16,20 @@ struct JournalOptions: ParsableArguments {
   @Option(
     name: .customLong("journal"),
     help: ArgumentHelp(
-      "The journal's folder on this laptop (ANKER_JOURNAL).", valueName: "folder"))
-  var directory: String = defaultJournalDirectory()
+      "The journal's folder on this laptop (default: $ANKER_JOURNAL, else "
+        + "~/.local/share/anker/journal).", valueName: "folder"))
+  var folder: String?
 
   @Option(
     help: ArgumentHelp(
       "Read the passphrase from this open file descriptor instead of the terminal (scripts).",
       valueName: "fd"))
   var passphraseFD: Int32?
+
+  /// The folder as an absolute path: the key agent is found by it from anywhere.
+  var directory: String {
+    URL(fileURLWithPath: folder ?? defaultJournalDirectory()).standardizedFileURL.path
+  }
 }
 
 func environment(_ name: String) -> String? {
