@@ -13,6 +13,7 @@ let package = Package(
     .library(name: "AnkerSync", targets: ["AnkerSync"]),
     .executable(name: "anker", targets: ["anker"]),
     .executable(name: "anker-relay", targets: ["anker-relay"]),
+    .executable(name: "anker-restore", targets: ["anker-restore"]),
   ],
   dependencies: [
     .package(
@@ -63,6 +64,16 @@ let package = Package(
         "AnkerRelay", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ]),
+    // Restore from a relay backup or a relay with the paper key: checks and a plaintext export.
+    .target(
+      name: "AnkerRestore",
+      dependencies: ["Anker", "AnkerStore", "AnkerSync", "AnkerModel", "AnkerLog", "AnkerCrypto"]),
+    .executableTarget(
+      name: "anker-restore",
+      dependencies: [
+        "AnkerRestore", "AnkerCrypto",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
 
     // Tools a person runs (Tools/): the vector generator and the benchmarks.
     .target(
@@ -106,6 +117,11 @@ let package = Package(
       name: "AnkerTests",
       dependencies: ["Anker", "AnkerStore", "AnkerModel", "AnkerLog", "AnkerCrypto"],
       exclude: ["Fixtures"]),
+    .testTarget(
+      name: "AnkerRestoreTests",
+      dependencies: [
+        "AnkerRestore", "Anker", "AnkerSync", "AnkerStore", "AnkerModel", "AnkerLog", "AnkerCrypto",
+      ]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -46,6 +46,23 @@ extension Journal {
   }
 }
 
+extension Journal {
+  /// Renders one case of `state` as `exportCase` does, for a reader that holds a state but no
+  /// journal (`anker-restore`, reading with the paper key). It records no read audit and
+  /// checks no approval: the caller decides about `includeProtected`.
+  package static func renderCase(
+    _ found: CaseState, in state: JournalState, format: ExportFormat, includeProtected: Bool,
+    exportedAt: UInt64
+  ) -> String {
+    let document = ExportDocument(
+      state: state, found: found, includeProtected: includeProtected, exportedAt: exportedAt)
+    switch format {
+    case .markdown: return document.markdown
+    case .json: return document.json
+    }
+  }
+}
+
 /// The export's content, built once and rendered as Markdown or JSON.
 struct ExportDocument {
   struct Item: Encodable {

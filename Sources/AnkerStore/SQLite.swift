@@ -7,9 +7,12 @@ package final class SQLiteDatabase {
   private var handle: OpaquePointer?
   private var cache: [String: SQLiteStatement] = [:]
 
-  package init(path: String, create: Bool) throws(StoreError) {
+  /// `readOnly` opens a file that must not change (a backup being checked); it wins over
+  /// `create`.
+  package init(path: String, create: Bool, readOnly: Bool = false) throws(StoreError) {
     var flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
     if create { flags |= SQLITE_OPEN_CREATE }
+    if readOnly { flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX }
     let status = sqlite3_open_v2(path, &handle, flags, nil)
     guard status == SQLITE_OK else {
       let code = handle.map { sqlite3_extended_errcode($0) } ?? status
