@@ -126,5 +126,32 @@ import Testing
     #expect(!(try first.anker(["case", "list"]).stdout.contains(doomedID)))
     let counts = try first.anker(["stats"]).stdout
     #expect(counts.contains("outreach-contact 1") && counts.contains("support-talk 1"))
+
+    // Every laptop is lost: with the paper key alone, anker-restore takes the journal from
+    // the relay, checks it, and its export holds what the workers wrote, minus the shred.
+    for laptop in [first, second, admin] { laptop.lock() }
+    try FileManager.default.removeItem(atPath: admin.directory)
+    for worker in workers { try FileManager.default.removeItem(atPath: worker.directory) }
+    let source = [
+      "--relay", relay.url, "--journal", journalID, "--recovery-key-fd", "0",
+    ]
+    let verified = try run("anker-restore", ["verify"] + source, stdin: paperKey + "\n")
+    #expect(verified.status == 0, "anker-restore verify: \(verified.stderr)")
+    let exportFolder = scratch.path + "/restored"
+    let exported = try run(
+      "anker-restore", ["export", "--to", exportFolder] + source, stdin: paperKey + "\n")
+    #expect(exported.status == 0, "anker-restore export: \(exported.stderr)")
+    let files = try FileManager.default.contentsOfDirectory(atPath: exportFolder)
+    let markdown = try files.filter { $0.hasSuffix(".md") }.map {
+      try String(contentsOfFile: exportFolder + "/" + $0, encoding: .utf8)
+    }
+    #expect(markdown.count == 1, "the export holds \(markdown.count) cases, not the one kept")
+    let restored = markdown.joined()
+    for (_, _, text) in written {
+      #expect(restored.contains(text), "a note is missing from the restored export")
+    }
+    #expect(restored.contains("Called after revoke."))
+    #expect(!restored.contains("To be shredded."), "the shredded case came back")
+    #expect(!files.contains { $0.contains(doomedID) })
   }
 }
