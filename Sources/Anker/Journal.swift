@@ -178,16 +178,7 @@ public final class Journal: @unchecked Sendable {
         touch()
         return .unlocked
       }
-      let session = Session(
-        secrets: secrets, dag: nil, state: nil, writer: JournalWriter(device: secrets.signing))
-      do {
-        try load(session)
-      } catch {
-        store.lock()
-        throw JournalError(error)
-      }
-      self.session = session
-      touch()
+      try startSession(secrets)
       return .unlocked
     }
   }
@@ -202,17 +193,22 @@ public final class Journal: @unchecked Sendable {
         return
       }
       do { try store.adopt(secrets) } catch { throw JournalError(error) }
-      let session = Session(
-        secrets: secrets, dag: nil, state: nil, writer: JournalWriter(device: secrets.signing))
-      do {
-        try load(session)
-      } catch {
-        store.lock()
-        throw JournalError(error)
-      }
-      self.session = session
-      touch()
+      try startSession(secrets)
     }
+  }
+
+  /// Loads the journal for `secrets` the store now holds; on failure the store locks again.
+  private func startSession(_ secrets: DeviceSecrets) throws(JournalError) {
+    let session = Session(
+      secrets: secrets, dag: nil, state: nil, writer: JournalWriter(device: secrets.signing))
+    do {
+      try load(session)
+    } catch {
+      store.lock()
+      throw JournalError(error)
+    }
+    self.session = session
+    touch()
   }
 
   /// The unlocked secrets, for a key agent; nil while locked.

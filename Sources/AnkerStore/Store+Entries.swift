@@ -259,6 +259,11 @@ extension Store {
 
   // MARK: - Outbox
 
+  /// How many entries wait for the relay (nothing decrypted).
+  public func outboxCount() throws(StoreError) -> Int {
+    Int(try db.scalarText("SELECT count(*) FROM outbox") ?? "0") ?? 0
+  }
+
   /// This device's entries the relay has not acknowledged, oldest first.
   public func outbox() throws(StoreError) -> [Entry] {
     let query = try db.statement(

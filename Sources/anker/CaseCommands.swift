@@ -97,8 +97,7 @@ struct ShowCase: AsyncParsableCommand {
   var caseID: String
 
   func run() async throws {
-    let journal = try options.openUnlocked()
-    let id = try Lookup.caseID(caseID, in: journal)
+    let (journal, id) = try options.openCase(caseID)
     let found = try journal.openCase(id)
     let state = try journal.state
     let names = Dictionary(
@@ -187,8 +186,7 @@ struct SetField: AsyncParsableCommand {
   @Argument(help: "The value (left out for protected fields).") var value: String?
 
   func run() async throws {
-    let journal = try options.openUnlocked()
-    let id = try Lookup.caseID(caseID, in: journal)
+    let (journal, id) = try options.openCase(caseID)
     try journal.setField(field, to: try fieldValue(field, given: value), in: id)
     print("Set.")
   }
@@ -208,8 +206,7 @@ struct ResolveField: AsyncParsableCommand {
   @Argument(help: "The value that stands (left out for protected fields).") var value: String?
 
   func run() async throws {
-    let journal = try options.openUnlocked()
-    let id = try Lookup.caseID(caseID, in: journal)
+    let (journal, id) = try options.openCase(caseID)
     try journal.resolve(field, to: try fieldValue(field, given: value), in: id)
     print("Resolved.")
   }
@@ -250,8 +247,7 @@ struct RestrictCase: AsyncParsableCommand {
   var people: [String]
 
   func run() async throws {
-    let journal = try options.openUnlocked()
-    let id = try Lookup.caseID(caseID, in: journal)
+    let (journal, id) = try options.openCase(caseID)
     try journal.restrict(id, to: try people.map { try Lookup.person($0, in: journal) })
     print("Restricted.")
   }
@@ -270,8 +266,7 @@ struct ShredCase: AsyncParsableCommand {
   @Flag(help: "Do not ask.") var yes = false
 
   func run() async throws {
-    let journal = try options.openUnlocked()
-    let id = try Lookup.caseID(caseID, in: journal)
+    let (journal, id) = try options.openCase(caseID)
     let short = String(id.description.prefix(8))
     if !yes {
       let typed = ask("Type \(short) to destroy this case for good: ")
@@ -374,8 +369,7 @@ struct AddNote: AsyncParsableCommand {
       throw ValidationError("unknown kind \(kind); one of: \(NoteKind.names)")
     }
     let eventTime = try at.map(Format.parse)
-    let journal = try options.openUnlocked()
-    let id = try Lookup.caseID(caseID, in: journal)
+    let (journal, id) = try options.openCase(caseID)
     let text = try TextInput.read("note")
     let entry = try journal.addNote(noteKind, text: text, eventTime: eventTime, in: id)
     print("Note \(entry.short) added.")
@@ -390,8 +384,7 @@ struct AmendNote: AsyncParsableCommand {
   @Argument(help: "The note's id (first digits).") var noteID: String
 
   func run() async throws {
-    let journal = try options.openUnlocked()
-    let id = try Lookup.caseID(caseID, in: journal)
+    let (journal, id) = try options.openCase(caseID)
     let found = try journal.openCase(id)
     let note = try Lookup.entry(noteID, among: Array(found.notes.keys), what: "note")
     let entry = try journal.amend(note: note, text: try TextInput.read("amendment"), in: id)
@@ -408,8 +401,7 @@ struct StrikeNote: AsyncParsableCommand {
   @Argument(help: "The note's id (first digits).") var noteID: String
 
   func run() async throws {
-    let journal = try options.openUnlocked()
-    let id = try Lookup.caseID(caseID, in: journal)
+    let (journal, id) = try options.openCase(caseID)
     let found = try journal.openCase(id)
     let note = try Lookup.entry(noteID, among: Array(found.notes.keys), what: "note")
     let entry = try journal.strike(note: note, reason: try TextInput.read("reason"), in: id)
@@ -441,8 +433,7 @@ struct Risk: AsyncParsableCommand {
     default: throw ValidationError("the judgement is low, medium or high")
     }
     let review = try nextReview.map(Format.parse)
-    let journal = try options.openUnlocked()
-    let id = try Lookup.caseID(caseID, in: journal)
+    let (journal, id) = try options.openCase(caseID)
     let answers = try TextInput.read("answers").split(whereSeparator: \.isNewline)
       .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     let entry = try journal.recordRiskAssessment(
@@ -461,8 +452,7 @@ struct Plan: AsyncParsableCommand {
   @Flag(help: "This version settles a conflict between two plans.") var resolving = false
 
   func run() async throws {
-    let journal = try options.openUnlocked()
-    let id = try Lookup.caseID(caseID, in: journal)
+    let (journal, id) = try options.openCase(caseID)
     let entry = try journal.writeSafetyPlan(
       try TextInput.read("safety plan"), in: id, resolving: resolving)
     print("Safety plan \(entry.short) written.")
@@ -495,8 +485,7 @@ struct GiveConsent: AsyncParsableCommand {
     default: throw ValidationError("the form is written or oral")
     }
     let expiry = try expires.map(Format.parse)
-    let journal = try options.openUnlocked()
-    let id = try Lookup.caseID(caseID, in: journal)
+    let (journal, id) = try options.openCase(caseID)
     let entry = try journal.recordConsent(
       purpose: purpose, recipient: recipient, form: consentForm, expiry: expiry, in: id)
     print("Consent \(entry.short) recorded.")
@@ -511,8 +500,7 @@ struct RevokeConsent: AsyncParsableCommand {
   @Argument(help: "The consent's id (first digits).") var consentID: String
 
   func run() async throws {
-    let journal = try options.openUnlocked()
-    let id = try Lookup.caseID(caseID, in: journal)
+    let (journal, id) = try options.openCase(caseID)
     let found = try journal.openCase(id)
     let consent = try Lookup.entry(consentID, among: Array(found.consents.keys), what: "consent")
     _ = try journal.revokeConsent(consent, in: id)

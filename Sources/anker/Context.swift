@@ -171,6 +171,12 @@ extension JournalOptions {
     return journal
   }
 
+  /// Opens the journal unlocked and finds the case `text` names.
+  func openCase(_ text: String) throws -> (Journal, CaseID) {
+    let journal = try openUnlocked()
+    return (journal, try Lookup.caseID(text, in: journal))
+  }
+
   func open() throws -> Journal {
     guard Store.exists(at: directory) else {
       throw CLIError(

@@ -114,8 +114,7 @@ struct ExportCase: AsyncParsableCommand {
     guard !FileManager.default.fileExists(atPath: to) else {
       throw CLIError("\(to) exists already", hint: "choose a new file name")
     }
-    let journal = try options.openUnlocked()
-    let id = try Lookup.caseID(caseID, in: journal)
+    let (journal, id) = try options.openCase(caseID)
     let found = try journal.openCase(id)
     let now = Store.wallClock()
     let consented = found.consents.values.contains {
@@ -150,8 +149,7 @@ struct ApproveExport: AsyncParsableCommand {
   @Option(name: .customLong("for"), help: "The colleague (name or id).") var person: String
 
   func run() async throws {
-    let journal = try options.openUnlocked()
-    let id = try Lookup.caseID(caseID, in: journal)
+    let (journal, id) = try options.openCase(caseID)
     try journal.approveExport(of: id, for: try Lookup.person(person, in: journal))
     print("Approved for 24 hours.")
   }
