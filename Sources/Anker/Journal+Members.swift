@@ -2,6 +2,7 @@ public import AnkerCrypto
 public import AnkerLog
 public import AnkerModel
 public import AnkerStore
+import AnkerSync
 
 /// What a new laptop hands an admin to be added: its public keys, and a fingerprint both
 /// screens show so the two people can compare it out loud.
@@ -37,6 +38,16 @@ extension Journal {
     return (
       journal, DeviceRequest(device: secrets.signing.publicKey, box: secrets.box.publicKey)
     )
+  }
+
+  /// This laptop's public keys and their fingerprint.
+  public var deviceRequest: DeviceRequest {
+    get throws(JournalError) {
+      try withSession { session throws(JournalError) in
+        DeviceRequest(
+          device: session.secrets.signing.publicKey, box: session.secrets.box.publicKey)
+      }
+    }
   }
 
   /// The people of the journal, with their names as this device reads them.
@@ -123,7 +134,9 @@ extension Journal {
 
   /// Joins with a journal already authenticated and placed (`dag` holds exactly `entries`,
   /// parents first): checks that it admits this device, stores it, evaluates it.
-  func join(dag: DAG, entries: [Entry]) throws(JournalError) {
+  func join(
+    dag: DAG, entries: [Entry], admittedBy admin: [UInt8]? = nil, role: Role? = nil
+  ) throws(JournalError) {
     guard dag.waitingIDs.isEmpty else {
       throw JournalError(.invalidLog, "the journal handed over misses entries")
     }
@@ -144,6 +157,19 @@ extension Journal {
       else {
         throw JournalError(
           .notEnrolled, "this device is not admitted in the journal handed over: ask an admin")
+      }
+      if let admin {
+        // DESIGN rule 6: the admin who invited this laptop admitted it, in the invited role.
+        let author = dag[me.admittedBy]?.author
+        let by = author.flatMap { state.membership.devices[$0] }
+        guard let by,
+          InviteCode.fingerprintBytes(device: by.key, box: by.box) == admin,
+          role == nil || me.role == role
+        else {
+          throw JournalError(
+            .invalidLog,
+            "this laptop was admitted by another admin, or in another role, than the invite said")
+        }
       }
       do { try store.append(entries, outbox: false, seen: now) } catch {
         throw JournalError(error)

@@ -67,9 +67,11 @@ extension Journal {
   /// Joins a journal through the relay: a laptop an admin added (`addDevice`, then a sync of
   /// the admin's laptop) downloads the journal, which must start with the genesis `genesis`
   /// the invite named (DESIGN rule 6), and which must admit this laptop.
+  /// With an invite, `admittedBy` is the inviting admin's fingerprint bytes and `role` the
+  /// invite's: a laptop admitted by anyone else, or in another role, refuses the journal.
   public func join(
-    relay: String, journal: JournalID, genesis: EntryID,
-    transport: any RelayTransport = URLSessionTransport()
+    relay: String, journal: JournalID, genesis: EntryID, admittedBy: [UInt8]? = nil,
+    role: Role? = nil, transport: any RelayTransport = URLSessionTransport()
   ) async throws(JournalError) {
     let device = try withSession { session throws(JournalError) in
       guard session.dag == nil else {
@@ -88,7 +90,7 @@ extension Journal {
     guard let dag = local.dag else {
       throw JournalError(.invalidLog, "the relay holds no entries of this journal")
     }
-    try join(dag: dag, entries: local.entries)
+    try join(dag: dag, entries: local.entries, admittedBy: admittedBy, role: role)
     if let cursor = local.savedCursor {
       try withSession { _ throws(JournalError) in
         do {

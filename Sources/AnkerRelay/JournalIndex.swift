@@ -17,6 +17,8 @@ struct JournalIndex {
   struct Rights {
     /// Admitted and not removed.
     var active: Set<Signing.PublicKey> = []
+    /// The active devices that are admins (they may invite).
+    var admins: Set<Signing.PublicKey> = []
     /// Enrolled by the recovery authority, time lock still running (not vetoed): refused.
     var pending: Set<Signing.PublicKey> = []
     /// Removed devices: the highest sequence of theirs any standing removal accepted.
@@ -32,6 +34,7 @@ struct JournalIndex {
       for (key, device) in membership.devices {
         guard device.isRemoved else {
           active.insert(key)
+          if device.role == .admin { admins.insert(key) }
           continue
         }
         var highest: UInt64 = 0

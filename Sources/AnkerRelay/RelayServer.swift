@@ -236,6 +236,51 @@ public struct RelayServer: Sendable {
         return Response(status: .noContent)
       }
     }
+    router.put("/v1/journals/:journal/invites/:token") { request, context in
+      await handle(request, context, maxBytes, logger) { (signed) throws(RelayError) in
+        let caller = try await service.authenticate(signed)
+        let tokenHash = try inviteParameter(context)
+        guard signed.body.count == 8 else {
+          throw RelayError(.badRequest, "the body is the invite's expiry: 8 bytes, big-endian ms")
+        }
+        let expires = signed.body.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        try await service.registerInvite(
+          tokenHash, expires: expires, in: signed.journal, by: caller)
+        try await service.settle(caller.ticket)
+        return Response(status: .noContent)
+      }
+    }
+    router.delete("/v1/journals/:journal/invites/:token") { request, context in
+      await handle(request, context, maxBytes, logger) { (signed) throws(RelayError) in
+        let caller = try await service.authenticate(signed)
+        let tokenHash = try inviteParameter(context)
+        try await service.cancelInvite(tokenHash, in: signed.journal, by: caller)
+        try await service.settle(caller.ticket)
+        return Response(status: .noContent)
+      }
+    }
+    router.get("/v1/journals/:journal/enrolments") { request, context in
+      await handle(request, context, maxBytes, logger) { (signed) throws(RelayError) in
+        let caller = try await service.authenticate(signed)
+        let list = try await service.enrolments(in: signed.journal, for: caller)
+        try await service.settle(caller.ticket)
+        return binary(list)
+      }
+    }
+    // Unsigned: the new laptop is not a member yet; the invite's token stands in.
+    router.post("/v1/enrolments") { request, _ in
+      do {
+        var request = request
+        let buffer: ByteBuffer
+        do { buffer = try await request.collectBody(upTo: EnrolmentRequest.encodedCount) } catch {
+          throw RelayError(.tooLarge, "an enrolment request is \(EnrolmentRequest.encodedCount) bytes")
+        }
+        let journal = try await service.enrol(Array(buffer.readableBytesView))
+        return json(EnrolledBody(journal: journal.hex), status: .accepted)
+      } catch {
+        return errorResponse(error, logger)
+      }
+    }
     router.get("/v1/journals/:journal/attestations") { request, context in
       await handle(request, context, maxBytes, logger) { (signed) throws(RelayError) in
         let caller = try await service.authenticate(signed)
@@ -253,6 +298,14 @@ struct HealthBody: Codable { var status: String }
 struct CreatedBody: Codable {
   var journal: String
   var checkpoint: String
+}
+struct EnrolledBody: Codable { var journal: String }
+
+private func inviteParameter(_ context: BasicRequestContext) throws(RelayError) -> Digest256 {
+  guard let hash = context.parameters.get("token").flatMap(Digest256.init(hex:)) else {
+    throw RelayError(.badRequest, "an invite is named by 64 hexadecimal digits")
+  }
+  return hash
 }
 
 private func decodeIDs(_ body: [UInt8]) throws(RelayError) -> [EntryID] {
@@ -289,21 +342,27 @@ private func handle(
       HTTPField.Name(name).flatMap { request.headers[$0] }
     }
     return try await body(signed)
-  } catch let error as RelayError {
-    if error.code.status >= 500 {
-      logger.error("request failed", metadata: ["code": "\(error.code.raw)"])
-    } else {
-      logger.debug("request refused", metadata: ["code": "\(error.code.raw)"])
-    }
-    return json(
-      RelayErrorBody(error: error.code.raw, message: error.message, serverTime: error.serverTime),
-      status: HTTPResponse.Status(code: error.code.status))
   } catch {
+    return errorResponse(error, logger)
+  }
+}
+
+/// A JSON error with a stable code and no internal detail.
+private func errorResponse(_ error: any Error, _ logger: Logger) -> Response {
+  guard let error = error as? RelayError else {
     logger.error("request failed", metadata: ["code": "internal"])
     return json(
       RelayErrorBody(error: "internal", message: "the relay could not complete the request"),
       status: .internalServerError)
   }
+  if error.code.status >= 500 {
+    logger.error("request failed", metadata: ["code": "\(error.code.raw)"])
+  } else {
+    logger.debug("request refused", metadata: ["code": "\(error.code.raw)"])
+  }
+  return json(
+    RelayErrorBody(error: error.code.raw, message: error.message, serverTime: error.serverTime),
+    status: HTTPResponse.Status(code: error.code.status))
 }
 
 private func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {

@@ -184,7 +184,7 @@ public actor RelayService {
 
   /// Opens a group if none is open (queueing its commit behind the requests already waiting
   /// on the actor) and returns the open group's number.
-  private func openGroup() throws(RelayError) -> UInt64 {
+  func openGroup() throws(RelayError) -> UInt64 {
     if groupIsOpen { return group }
     do { try storage.beginGroup() } catch { throw RelayError(error) }
     group += 1
@@ -220,7 +220,7 @@ public actor RelayService {
 
   // MARK: - Journals
 
-  private func index(_ journal: JournalID) throws(RelayError) -> JournalIndex {
+  func index(_ journal: JournalID) throws(RelayError) -> JournalIndex {
     if let index = indexes[journal] {
       // A recovery enrolment's time lock ran out: its device may now come in.
       if let until = index.rights.recheckAt, configuration.clock() >= until {

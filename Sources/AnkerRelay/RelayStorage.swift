@@ -17,7 +17,7 @@ import AnkerSync
 /// makes them durable together.
 final class RelayStorage {
   static let databaseName = "relay.sqlite"
-  static let schemaVersion = 2
+  static let schemaVersion = 3
 
   let db: SQLiteDatabase
   let path: String
@@ -64,15 +64,26 @@ final class RelayStorage {
           CREATE TABLE attestation (
             journal BLOB NOT NULL, device BLOB NOT NULL, time INTEGER NOT NULL,
             data BLOB NOT NULL, PRIMARY KEY (journal, device)) WITHOUT ROWID;
-          PRAGMA user_version = 2;
-          """)
+          """ + Self.inviteTable + "PRAGMA user_version = 3;")
       }
-    } else if version == 1 {
+    } else if version < Self.schemaVersion {
       try db.transaction { () throws(StoreError) in
-        try db.execute("DROP INDEX IF EXISTS entry_body; PRAGMA user_version = 2;")
+        // Format 1 had an index on body hashes; format 2 had no invites.
+        try db.execute(
+          "DROP INDEX IF EXISTS entry_body;" + Self.inviteTable + "PRAGMA user_version = 3;")
       }
     }
   }
+
+  /// Invites (DESIGN rule 6): the hash of each single-use token, who registered it, until
+  /// when it is taken, and the one enrolment request that used it.
+  static let inviteTable = """
+    CREATE TABLE IF NOT EXISTS invite (
+      token_hash BLOB PRIMARY KEY, journal BLOB NOT NULL, creator BLOB NOT NULL,
+      expires INTEGER NOT NULL, request BLOB, arrived INTEGER) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS invite_journal ON invite (journal, creator);
+
+    """
 
   // MARK: - Group commit
 
@@ -287,6 +298,99 @@ final class RelayStorage {
     return out
   }
 
+  // MARK: - Invites
+
+  struct InviteRow {
+    var journal: JournalID
+    var creator: Signing.PublicKey
+    var expires: UInt64
+    /// The enrolment request that used it, if one did.
+    var request: [UInt8]?
+  }
+
+  /// Registers an invite's token hash; registering the same one again (same journal and
+  /// admin) changes nothing. Returns false when the hash is taken by another journal or admin.
+  func addInvite(
+    _ tokenHash: Digest256, journal: JournalID, creator: Signing.PublicKey, expires: UInt64
+  ) throws(StoreError) -> Bool {
+    if let existing = try invite(tokenHash) {
+      return existing.journal == journal && existing.creator == creator
+    }
+    try db.savepoint { () throws(StoreError) in
+      try db.statement(
+        "INSERT INTO invite (token_hash, journal, creator, expires) VALUES (?, ?, ?, ?)"
+      ).bind(1, tokenHash.bytes).bind(2, journal.bytes).bind(3, creator.bytes)
+        .bind(4, Int64(clamping: expires)).run()
+    }
+    return true
+  }
+
+  func invite(_ tokenHash: Digest256) throws(StoreError) -> InviteRow? {
+    let query = try db.statement(
+      "SELECT journal, creator, expires, request FROM invite WHERE token_hash = ?")
+    defer { query.reset() }
+    query.bind(1, tokenHash.bytes)
+    guard try query.step() else { return nil }
+    guard let journal = Digest256(query.blob(0)), let creator = Signing.PublicKey(query.blob(1))
+    else { throw StoreError(.corrupt, "an invite row of the relay store is damaged") }
+    return InviteRow(
+      journal: journal, creator: creator, expires: UInt64(max(0, query.int(2))),
+      request: query.isNull(3) ? nil : query.blob(3))
+  }
+
+  /// How many invites a journal holds that have not run out.
+  func openInvites(of journal: JournalID, now: UInt64) throws(StoreError) -> Int {
+    let query = try db.statement("SELECT count(*) FROM invite WHERE journal = ? AND expires > ?")
+    defer { query.reset() }
+    query.bind(1, journal.bytes).bind(2, Int64(clamping: now))
+    _ = try query.step()
+    return Int(query.int(0))
+  }
+
+  /// Takes an invite's single use: stores the request unless one is there already.
+  func useInvite(_ tokenHash: Digest256, request: [UInt8], arrived: UInt64) throws(StoreError)
+    -> Bool
+  {
+    try db.savepoint { () throws(StoreError) -> Bool in
+      try db.statement(
+        "UPDATE invite SET request = ?, arrived = ? WHERE token_hash = ? AND request IS NULL"
+      ).bind(1, request).bind(2, Int64(clamping: arrived)).bind(3, tokenHash.bytes).run()
+      return db.changes == 1
+    }
+  }
+
+  /// The requests that used the invites `creator` registered in `journal`.
+  func enrolments(of journal: JournalID, creator: Signing.PublicKey) throws(StoreError)
+    -> [(tokenHash: [UInt8], arrived: UInt64, request: [UInt8])]
+  {
+    let query = try db.statement(
+      """
+      SELECT token_hash, arrived, request FROM invite
+      WHERE journal = ? AND creator = ? AND request IS NOT NULL ORDER BY arrived, token_hash
+      """)
+    defer { query.reset() }
+    query.bind(1, journal.bytes).bind(2, creator.bytes)
+    var out = [(tokenHash: [UInt8], arrived: UInt64, request: [UInt8])]()
+    while try query.step() {
+      out.append((query.blob(0), UInt64(max(0, query.int(1))), query.blob(2)))
+    }
+    return out
+  }
+
+  func removeInvite(_ tokenHash: Digest256) throws(StoreError) {
+    try db.savepoint { () throws(StoreError) in
+      try db.statement("DELETE FROM invite WHERE token_hash = ?").bind(1, tokenHash.bytes).run()
+    }
+  }
+
+  /// Forgets invites that ran out before `time`.
+  func pruneInvites(before time: UInt64) throws(StoreError) {
+    try db.savepoint { () throws(StoreError) in
+      try db.statement("DELETE FROM invite WHERE expires < ?").bind(1, Int64(clamping: time))
+        .run()
+    }
+  }
+
   // MARK: - Backup
 
   /// A consistent copy of the whole store, taken while the relay runs (`VACUUM INTO`).
@@ -305,7 +409,7 @@ final class RelayStorage {
     guard try db.scalarText("PRAGMA quick_check") == "ok" else {
       throw StoreError(.corrupt, "the backup file is damaged")
     }
-    guard let version = try? db.scalarText("PRAGMA user_version"), ["1", "2"].contains(version),
+    guard let version = try? db.scalarText("PRAGMA user_version"), ["1", "2", "3"].contains(version),
       (try? db.scalarText("SELECT count(*) FROM journal")) != nil
     else { throw StoreError(.corrupt, "the file is not an anker-relay backup") }
   }

@@ -301,6 +301,21 @@ extension Store {
       .bind(1, name).bind(2, sealed).run()
   }
 
+  /// The names of the cursors starting with `prefix` (names are not secret; values are).
+  public func cursorNames(prefix: String) throws(StoreError) -> [String] {
+    let query = try db.statement("SELECT name FROM cursor ORDER BY name")
+    defer { query.reset() }
+    var out = [String]()
+    while try query.step() {
+      if let name = query.text(0), name.hasPrefix(prefix) { out.append(name) }
+    }
+    return out
+  }
+
+  public func removeCursor(_ name: String) throws(StoreError) {
+    try db.statement("DELETE FROM cursor WHERE name = ?").bind(1, name).run()
+  }
+
   // MARK: - Read log
 
   /// Records a read (the caller's encoding), sealed under the local key, until it is written

@@ -13,10 +13,10 @@ struct AnkerCommand: AsyncParsableCommand {
       only passes on what it cannot read. Work offline as long as you need; `anker sync` \
       exchanges your notes with your colleagues' when there is a network.
 
-      Getting started: a coordinator runs `anker init`; each colleague's laptop runs \
-      `anker join --prepare`, an admin adds it with `anker devices add`, and the laptop joins \
-      with `anker join --relay URL ...`. Each day: `anker unlock`, work, `anker sync`, \
-      `anker lock`.
+      Getting started: a coordinator runs `anker init` and `anker sync --relay URL`; for each \
+      colleague's laptop an admin runs `anker invite --name NAME`, the laptop runs \
+      `anker join --relay URL` with the code, and the admin runs `anker invite accept`. Each \
+      day: `anker unlock`, work, `anker sync`, `anker lock`.
 
       Note text is never typed on the command line: it comes from your editor or from \
       standard input. Passphrases are read from the terminal without echo, or with \
@@ -28,7 +28,7 @@ struct AnkerCommand: AsyncParsableCommand {
       6 not found; 64 the command was typed wrong.
       """,
     subcommands: [
-      Init.self, Join.self, Unlock.self, Lock.self, Status.self, Sync.self, CaseCommand.self,
+      Init.self, InviteCommand.self, Join.self, Unlock.self, Lock.self, Status.self, Sync.self, CaseCommand.self,
       ClientCommand.self, NoteCommand.self, Risk.self, Plan.self, ConsentCommand.self,
       Export.self, Stats.self, Devices.self, Checkpoint.self, Passphrase.self, Panic.self,
       Agent.self,

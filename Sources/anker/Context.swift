@@ -2,6 +2,7 @@ import Anker
 import AnkerCrypto
 import AnkerModel
 import AnkerStore
+import AnkerSync
 import ArgumentParser
 import Foundation
 
@@ -85,7 +86,7 @@ func cliError(_ error: any Error) -> CLIError {
       return CLIError(error.message, code: Exit.wrongPassphrase)
     case .wiped?:
       return CLIError(
-        error.message, hint: "ask an admin for a new enrolment: `anker join --prepare`",
+        error.message, hint: "ask an admin for a new invite, then run `anker join`",
         code: Exit.refused)
     case .notFound?:
       return CLIError(
@@ -109,9 +110,16 @@ func cliError(_ error: any Error) -> CLIError {
       code: Exit.refused)
   case .notEnrolled:
     return CLIError(
-      error.message, hint: "join through the relay: `anker join --relay URL ...`",
+      error.message, hint: "ask an admin for an invite, then run `anker join --relay URL`",
       code: Exit.refused)
   case .sync:
+    if let code = (error.cause as? SyncError)?.relayCode,
+      ["unknownInvite", "inviteUsed", "inviteExpired"].contains(code)
+    {
+      return CLIError(
+        error.message, hint: "ask the admin for a new invite; tell them if it was used",
+        code: Exit.refused)
+    }
     return CLIError(
       error.message, hint: "run `anker sync` again; nothing was lost", code: Exit.relayFault)
   default:

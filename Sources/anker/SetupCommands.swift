@@ -2,6 +2,7 @@ import Anker
 import AnkerCrypto
 import AnkerLog
 import AnkerModel
+import AnkerStore
 import AnkerSync
 import ArgumentParser
 import Foundation
@@ -101,78 +102,91 @@ struct Init: AsyncParsableCommand {
 
 struct Join: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Join a journal from a new laptop.",
+    abstract: "Join a journal from a new laptop, with an admin's invite code.",
     discussion: """
-      Two steps. First `anker join --prepare` makes this laptop's keys and prints a device \
-      request and a fingerprint. An admin adds the request with `anker devices add`, and you \
-      both compare the fingerprint out loud. Then `anker join --relay URL --journal-id ID \
-      --genesis ID` (the ids `anker init` and `anker status` show) fetches the journal. A \
-      relay that offers any other journal is refused.
+      Asks for the one-time code an admin made with `anker invite` (or reads it from \
+      --code-fd) and a passphrase for this laptop, makes this laptop's keys, and sends the \
+      request. Both fingerprints are shown: the admin's must match what the admin's laptop \
+      shows, and yours must match what `anker invite accept` shows there. Compare them out \
+      loud. Then it waits for the admin; if it stops waiting, run `anker join` again later. \
+      A journal other than the one the invite names, or added by another admin, is refused.
       """)
 
   @OptionGroup var options: JournalOptions
 
-  @Flag(help: "Make this laptop's keys and print its device request.")
-  var prepare = false
-
   @Option(help: "The relay's address, e.g. https://relay.example.org.")
   var relay: String?
 
-  @Option(name: .customLong("journal-id"), help: "The journal's id (64 hexadecimal digits).")
-  var journalID: String?
+  @Option(
+    help: ArgumentHelp(
+      "Read the invite code from this file descriptor instead of the terminal (scripts).",
+      valueName: "fd"))
+  var codeFD: Int32?
 
-  @Option(help: "The journal's genesis id (64 hexadecimal digits).")
-  var genesis: String?
+  @Option(help: "Wait this many seconds for the admin to accept (0: send and stop).")
+  var wait: Int = 600
 
   func run() async throws {
-    if prepare {
+    let directory = options.directory
+    let journal: Journal
+    var pending: PendingJoin?
+    var code: InviteCode?
+    if Store.exists(at: directory), !(try options.open().isWiped) {
+      journal = try options.openUnlocked()
+      if (try? journal.identity) != nil {
+        throw CLIError("this laptop is a member of a journal already", code: Exit.refused)
+      }
+      pending = try journal.pendingJoin()
+    } else {
+      // The code is read and checked before anything is made, so a typo costs nothing.
+      code = try readCode()
       let passphrase = try options.readNewPassphrase("Choose a passphrase for this laptop: ")
-      let (journal, request) = try Journal.prepareDevice(
-        at: options.directory, passphrase: passphrase, options: journalOptions())
-      try startAgent(for: journal, directory: options.directory)
-      print("Device request: \(DeviceRequestCode.encode(request))")
-      print("Fingerprint:    \(request.fingerprint)")
-      print("Give the request to an admin; compare the fingerprint out loud when they add it.")
+      (journal, _) = try Journal.prepareDevice(
+        at: directory, passphrase: passphrase, options: journalOptions())
+      try startAgent(for: journal, directory: directory)
+    }
+    let relay = try relayAddress(self.relay, in: directory)
+    if pending == nil {
+      let invite = try code ?? readCode()
+      pending = try await journal.requestEnrolment(with: invite, relay: relay)
+      RelayConfig.save(relay, in: directory)
+      print("Request sent.")
+    }
+    guard let pending else { return }
+    print("Admin's fingerprint:       \(pending.adminFingerprint)")
+    print("This laptop's fingerprint: \(try journal.deviceRequest.fingerprint)")
+    print("Compare both out loud with the admin's screen.")
+    let deadline = Date().addingTimeInterval(Double(max(0, wait)))
+    var joined = try await journal.finishJoin(relay: relay)
+    if !joined && wait > 0 { note("waiting for the admin to accept (Ctrl-C stops)…") }
+    while !joined && Date() < deadline {
+      try await Task.sleep(for: .seconds(2))
+      joined = try await journal.finishJoin(relay: relay)
+    }
+    guard joined else {
+      print("Not accepted yet. Once the admin has run `anker invite accept`, run `anker join`.")
       return
     }
-    guard let relay, let journalHex = journalID, let genesisHex = genesis else {
-      throw ValidationError("give --prepare, or all of --relay, --journal-id and --genesis")
-    }
-    guard let journalID = Digest256(hex: journalHex), let genesisID = Digest256(hex: genesisHex)
-    else {
-      throw ValidationError("--journal-id and --genesis are 64 hexadecimal digits each")
-    }
-    let local = try options.openUnlocked()
-    do {
-      try await local.join(relay: relay, journal: journalID, genesis: genesisID)
-    } catch {
-      throw CLIError(
-        cliError(error).message,
-        hint: "has an admin added this laptop (`anker devices add`) and synced since?",
-        code: cliError(error).code)
-    }
-    RelayConfig.save(relay, in: options.directory)
-    let cases = try local.cases().count
+    RelayConfig.saveLastSync(Store.wallClock(), in: directory)
+    let cases = try journal.cases().count
     print("Joined the journal: \(cases) case(s) readable on this laptop.")
   }
-}
 
-/// A device request as text: `anker-device:` and the hex of its signing and box keys.
-enum DeviceRequestCode {
-  static let prefix = "anker-device:"
-
-  static func encode(_ request: DeviceRequest) -> String {
-    prefix + Hex.encode(request.device.bytes + request.box.bytes)
-  }
-
-  static func decode(_ text: String) -> DeviceRequest? {
-    let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-    guard trimmed.hasPrefix(prefix),
-      let bytes = Hex.decode(String(trimmed.dropFirst(prefix.count))),
-      bytes.count == 64, let device = Signing.PublicKey(bytes[0..<32]),
-      let box = Box.PublicKey(bytes[32..<64])
-    else { return nil }
-    return DeviceRequest(device: device, box: box)
+  /// Reads the code (terminal without echo, or --code-fd).
+  private func readCode() throws -> InviteCode {
+    let secret =
+      if let codeFD { try readSecretLine(from: codeFD) } else {
+        try readFromTerminal("Invite code: ")
+      }
+    let text = secret.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+    do {
+      return try InviteCode(text: text)
+    } catch .notAnInvite {
+      throw CLIError("that is not an invite code", hint: "it starts with anker-invite:")
+    } catch {
+      throw CLIError(
+        "the invite code has a typo or is cut short", hint: "copy it again, all of it")
+    }
   }
 }
 

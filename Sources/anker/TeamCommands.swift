@@ -178,7 +178,7 @@ struct Stats: AsyncParsableCommand {
 struct Devices: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "The journal's people and their laptops.",
-    subcommands: [ListDevices.self, AddDevice.self, RevokeDevice.self],
+    subcommands: [ListDevices.self, RevokeDevice.self],
     defaultSubcommand: ListDevices.self)
 }
 
@@ -205,48 +205,6 @@ struct ListDevices: AsyncParsableCommand {
         print(line)
       }
     }
-  }
-}
-
-struct AddDevice: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(
-    commandName: "add", abstract: "Add a colleague's laptop (admins).",
-    discussion: """
-      Give the device request `anker join --prepare` printed on the new laptop. Compare the \
-      fingerprint shown here with the one on the new laptop, out loud, before you answer yes. \
-      Then run `anker sync` so the new laptop can join.
-      """)
-  @OptionGroup var options: JournalOptions
-  @Argument(help: "The device request (anker-device:…).") var request: String
-  @Option(help: "worker or admin.") var role: String = "worker"
-  @Option(help: "The colleague's name (a new person), unless --person is given.") var name: String?
-  @Option(help: "An existing person (name or id) getting another laptop.") var person: String?
-  @Flag(help: "Do not ask to confirm the fingerprint.") var yes = false
-
-  func run() async throws {
-    guard let decoded = DeviceRequestCode.decode(request) else {
-      throw ValidationError("that is not a device request (it starts with anker-device:)")
-    }
-    let deviceRole: Role
-    switch role {
-    case "worker": deviceRole = .worker
-    case "admin": deviceRole = .admin
-    default: throw ValidationError("the role is worker or admin")
-    }
-    guard (name == nil) != (person == nil) else {
-      throw ValidationError("give --name for a new colleague, or --person for another laptop")
-    }
-    let journal = try options.openUnlocked()
-    let existing = try person.map { try Lookup.person($0, in: journal) }
-    print("Fingerprint: \(decoded.fingerprint)")
-    if !yes {
-      let answer = ask("Does the new laptop show the same fingerprint? (yes/no) ")
-      guard answer.lowercased().hasPrefix("y") else {
-        throw CLIError("the laptop was not added")
-      }
-    }
-    try journal.addDevice(decoded, role: deviceRole, person: existing, name: name)
-    print("Added. Run `anker sync`; then the new laptop runs `anker join --relay ...`.")
   }
 }
 
