@@ -24,24 +24,37 @@ import Testing
     try admin.anker(["sync", "--relay", relay.url])
     let status = try admin.anker(["status"]).stdout
     let journalID = try #require(value(after: "Journal:", in: status))
-    let genesisID = try #require(value(after: "Genesis:", in: status))
+    #expect(value(after: "Genesis:", in: status)?.count == 64)
 
-    // Two workers join: request, admin adds (fingerprints compared), admin syncs, join.
+    // Two workers join with invites: the coordinator makes a one-time code, the laptop
+    // joins with it, both fingerprints are compared, the coordinator accepts.
     var workers = [Laptop]()
     for index in 1...2 {
       let worker = Laptop(
         directory: scratch.path + "/worker\(index)", passphrase: "worker \(index) passphrase")
-      let prepared = try worker.anker(["join", "--prepare", "--passphrase-fd", "0"])
-      let request = try #require(value(after: "Device request:", in: prepared.stdout))
-      let fingerprint = try #require(value(after: "Fingerprint:", in: prepared.stdout))
-      let added = try admin.anker([
-        "devices", "add", request, "--name", "Worker \(index)", "--yes",
-      ])
-      #expect(value(after: "Fingerprint:", in: added.stdout) == fingerprint)
-      try admin.anker(["sync"])
-      try worker.anker([
-        "join", "--relay", relay.url, "--journal-id", journalID, "--genesis", genesisID,
-      ])
+      let invited = try admin.anker(["invite", "--name", "Worker \(index)"])
+      let code = try #require(
+        invited.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+          .first { $0.hasPrefix("anker-invite:") })
+      let adminPrint = value(after: "Your fingerprint:", in: invited.stdout)?
+        .split(separator: " ").first.map(String.init)
+      let sent = try worker.anker(
+        ["join", "--relay", relay.url, "--code-fd", "0", "--passphrase-fd", "0", "--wait", "0"],
+        stdin: code + "\n" + worker.passphrase + "\n")
+      #expect(adminPrint != nil)
+      #expect(value(after: "Admin's fingerprint:", in: sent.stdout) == adminPrint)
+      let laptopPrint = try #require(value(after: "This laptop's fingerprint:", in: sent.stdout))
+      let accepted = try admin.anker(["invite", "accept", "--yes", "--wait", "10"])
+      #expect(accepted.stdout.contains("New laptop's fingerprint: \(laptopPrint)"))
+      let joined = try worker.anker(["join", "--wait", "20"])
+      #expect(joined.stdout.contains("Joined the journal"))
+      // The code worked once.
+      let again = Laptop(directory: scratch.path + "/again\(index)", passphrase: "another one")
+      let reused = try again.anker(
+        ["join", "--relay", relay.url, "--code-fd", "0", "--passphrase-fd", "0", "--wait", "0"],
+        stdin: code + "\n" + again.passphrase + "\n", expect: 5)
+      #expect(reused.stderr.contains("anker: error:"))
+      again.lock()
       workers.append(worker)
     }
     defer { for worker in workers { worker.lock() } }

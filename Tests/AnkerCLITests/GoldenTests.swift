@@ -13,7 +13,8 @@ import Testing
     ["case", "list"], ["case", "show"], ["case", "set"], ["case", "resolve"], ["case", "shred"],
     ["client"], ["client", "new"], ["client", "identity"], ["note"], ["note", "add"],
     ["note", "amend"], ["note", "strike"], ["risk"], ["plan"], ["consent", "record"], ["export"],
-    ["export", "case"], ["stats"], ["devices"], ["devices", "add"], ["devices", "revoke"],
+    ["export", "case"], ["stats"], ["devices"], ["devices", "revoke"],
+    ["invite"], ["invite", "new"], ["invite", "accept"], ["invite", "list"], ["invite", "cancel"],
     ["checkpoint"], ["passphrase"], ["panic"],
   ]
 
@@ -53,6 +54,14 @@ import Testing
     try record("case new (bad type)", ["case", "new", "--type", "picnic", "--journal", journal])
     try record("note add (empty)", ["note", "add", "abcd", "--journal", journal])
     try record("sync (no relay)", ["sync", "--journal", journal])
+    try record(
+      "join (not a code)",
+      ["join", "--journal", scratch.path + "/new", "--relay", "http://127.0.0.1:1", "--code-fd", "0"],
+      stdin: "anker-device:1234\n")
+    try record(
+      "join (a typo)",
+      ["join", "--journal", scratch.path + "/new", "--relay", "http://127.0.0.1:1", "--code-fd", "0"],
+      stdin: "anker-invite:AAAA-BBBB-CCCC\n")
     try record("frobnicate", ["frobnicate"])
     try record("lock", ["lock", "--journal", journal])
     try compare(transcript, with: "errors")
