@@ -3,6 +3,7 @@ import AnkerCrypto
 import AnkerLog
 import AnkerModel
 import AnkerStore
+import AnkerSync
 import ArgumentParser
 import Foundation
 
@@ -20,15 +21,27 @@ struct Sync: AsyncParsableCommand {
   @Option(help: "The relay's address (remembered after the first sync).")
   var relay: String?
 
+  @Option(
+    help: "Progress on stderr: auto (once a sync takes over a second), always, or never.")
+  var progress: ProgressLine.Mode = .auto
+
   func run() async throws {
     guard let relay = relay ?? RelayConfig.load(in: options.directory) else {
       throw CLIError(
         "no relay is set for this journal", hint: "give it once: anker sync --relay URL")
     }
     let journal = try options.openUnlocked()
-    let waiting = try journal.unsyncedCount
-    if waiting > 500 { note("sending \(waiting) entries…") }
-    let report = try await journal.sync(relay: relay)
+    let progress = ProgressLine(mode: self.progress)
+    var syncOptions = SyncSession<JournalSyncLocal>.Options()
+    syncOptions.progress = { progress.update($0) }
+    let report: SyncReport
+    do {
+      report = try await journal.sync(relay: relay, options: syncOptions)
+      progress.finish()
+    } catch {
+      progress.finish()
+      throw error
+    }
     RelayConfig.save(relay, in: options.directory)
     RelayConfig.saveLastSync(Store.wallClock(), in: options.directory)
     print("Synced: \(report.pushed) sent, \(report.received) received.")

@@ -91,6 +91,10 @@ import Testing
 
     // The relay is back: everyone syncs twice round.
     try relay.start()
+    // Progress goes to stderr while a sync runs (counts only).
+    let shown = try first.anker(["sync", "--progress", "always"])
+    #expect(shown.stderr.contains("anker: sending:"), "no progress was shown")
+    #expect(shown.stdout.contains("Synced:"))
     for _ in 0..<2 {
       for laptop in [first, second, admin] { try laptop.anker(["sync"]) }
     }
