@@ -1,8 +1,8 @@
 public import AnkerCrypto
 public import AnkerLog
-public import AnkerSync
 import AnkerModel
 import AnkerStore
+public import AnkerSync
 
 /// An invite this admin's laptop made: kept, secret and all, sealed in its store until a
 /// laptop uses it or it is cancelled (DECISIONS 38).
@@ -172,12 +172,12 @@ extension Journal {
   /// invite's MAC over the genesis, the role and its keys and that the invite has not run
   /// out; writes the `deviceAdded` entry (and the new person's name) and forgets the invite.
   /// Sync afterwards so the laptop can join.
-  public func admit(_ request: EnrolmentRequest, with invite: PendingInvite) throws(JournalError)
-  {
+  public func admit(_ request: EnrolmentRequest, with invite: PendingInvite) throws(JournalError) {
     guard invite.code.authenticates(request) else {
       throw JournalError(
         .invalidArgument,
-        "the request does not carry the invite's code: someone other than the invited laptop used it")
+        "the request does not carry the invite's code: someone other than the invited laptop used it"
+      )
     }
     guard options.clock() <= invite.code.expires else {
       throw JournalError(.invalidArgument, "the invite ran out before it was accepted")
@@ -238,8 +238,9 @@ extension Journal {
   /// The enrolment this laptop sent and waits on, if any.
   public func pendingJoin() throws(JournalError) -> PendingJoin? {
     try withSession { _ throws(JournalError) in
-      do { return try store.cursor(PendingJoin.cursorName).flatMap(PendingJoin.init(decoding:)) }
-      catch { throw JournalError(error) }
+      do {
+        return try store.cursor(PendingJoin.cursorName).flatMap(PendingJoin.init(decoding:))
+      } catch { throw JournalError(error) }
     }
   }
 

@@ -23,6 +23,7 @@ public struct RelayError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let revoked = Code("revoked", 403)
     public static let pendingEnrolment = Code("pendingEnrolment", 403)
     public static let notAdmin = Code("notAdmin", 403)
+    public static let journalNotAllowed = Code("journalNotAllowed", 403)
     public static let unknownInvite = Code("unknownInvite", 404)
     public static let inviteUsed = Code("inviteUsed", 409)
     public static let inviteExists = Code("inviteExists", 409)

@@ -21,6 +21,8 @@ public struct RelayServer: Sendable {
     public var tlsCertificatePath: String?
     public var tlsKeyPath: String?
     public var journalQuota: Int64?
+    /// A file of journal ids that may be created (one per line); nil: any journal.
+    public var allowedJournalsPath: String?
     public var maxRequestBytes: Int = Wire.defaultMaxRequestBytes
     public var logLevel: Logger.Level = .info
 
@@ -61,7 +63,9 @@ public struct RelayServer: Sendable {
       ?? "\(configuration.usesTLS ? "https" : "http")://\(configuration.host):\(configuration.port)"
     service = try RelayService(
       directory: configuration.dataDirectory,
-      configuration: .init(origin: origin, journalQuota: configuration.journalQuota))
+      configuration: .init(
+        origin: origin, journalQuota: configuration.journalQuota,
+        allowedJournalsFile: configuration.allowedJournalsPath))
   }
 
   /// Runs until SIGTERM or SIGINT; a graceful shutdown lets requests in flight finish.
@@ -273,7 +277,8 @@ public struct RelayServer: Sendable {
         var request = request
         let buffer: ByteBuffer
         do { buffer = try await request.collectBody(upTo: EnrolmentRequest.encodedCount) } catch {
-          throw RelayError(.tooLarge, "an enrolment request is \(EnrolmentRequest.encodedCount) bytes")
+          throw RelayError(
+            .tooLarge, "an enrolment request is \(EnrolmentRequest.encodedCount) bytes")
         }
         let journal = try await service.enrol(Array(buffer.readableBytesView))
         return json(EnrolledBody(journal: journal.hex), status: .accepted)

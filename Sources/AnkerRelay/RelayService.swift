@@ -19,14 +19,17 @@ public actor RelayService {
     public var origin: String
     /// Bytes of entries one journal may hold (nil: no limit).
     public var journalQuota: Int64?
+    /// A file listing the journal ids that may be created here, one per line (nil: any).
+    public var allowedJournalsFile: String?
     public var clock: @Sendable () -> UInt64
 
     public init(
-      origin: String, journalQuota: Int64? = nil,
+      origin: String, journalQuota: Int64? = nil, allowedJournalsFile: String? = nil,
       clock: @escaping @Sendable () -> UInt64 = { Store.wallClock() }
     ) {
       self.origin = origin
       self.journalQuota = journalQuota
+      self.allowedJournalsFile = allowedJournalsFile
       self.clock = clock
     }
   }
@@ -290,6 +293,12 @@ public actor RelayService {
       try await settle(ticket)
       return (false, answer)
     }
+    guard Self.mayCreate(request.journal, listedIn: configuration.allowedJournalsFile) else {
+      metrics.rejected("journalNotAllowed")
+      throw RelayError(
+        .journalNotAllowed,
+        "this relay takes only the journals its operator listed: give them the journal id")
+    }
     var index = candidate
     index.head = 1
     index.chain = RelayCheckpoint.extend(.zero, sequence: 1, id: genesis.id)
@@ -309,6 +318,18 @@ public actor RelayService {
     try await settle(ticket)
     metrics.stored(entries: 1, bytes: data.count)
     return (true, answer)
+  }
+
+  /// Whether the operator's list (read again each time, so it can change while the relay
+  /// runs) names the journal. No list: any journal may be created. An unreadable list: none.
+  static func mayCreate(_ journal: JournalID, listedIn path: String?) -> Bool {
+    guard let path else { return true }
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return false }
+    return text.split(whereSeparator: \.isNewline).contains { line in
+      let id = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0]
+        .trimmingCharacters(in: .whitespaces)
+      return Digest256(hex: id) == journal
+    }
   }
 
   // MARK: - Push

@@ -409,7 +409,8 @@ final class RelayStorage {
     guard try db.scalarText("PRAGMA quick_check") == "ok" else {
       throw StoreError(.corrupt, "the backup file is damaged")
     }
-    guard let version = try? db.scalarText("PRAGMA user_version"), ["1", "2", "3"].contains(version),
+    guard let version = try? db.scalarText("PRAGMA user_version"),
+      ["1", "2", "3"].contains(version),
       (try? db.scalarText("SELECT count(*) FROM journal")) != nil
     else { throw StoreError(.corrupt, "the file is not an anker-relay backup") }
   }

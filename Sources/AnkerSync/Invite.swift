@@ -117,7 +117,10 @@ public struct InviteCode: Sendable {
     defer { encoded = "" }
     let groups = stride(from: 0, to: encoded.count, by: 4).map { start in
       let from = encoded.index(encoded.startIndex, offsetBy: start)
-      return String(encoded[from..<(encoded.index(from, offsetBy: 4, limitedBy: encoded.endIndex) ?? encoded.endIndex)])
+      return String(
+        encoded[
+          from..<(encoded.index(from, offsetBy: 4, limitedBy: encoded.endIndex) ?? encoded.endIndex)
+        ])
     }
     return Self.prefix + groups.joined(separator: "-")
   }

@@ -46,6 +46,14 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Bytes one journal may hold; none by default (ANKER_RELAY_QUOTA).")
   var quota: Int64?
 
+  @Option(
+    help: """
+      A file of the journal ids this relay may take, one per line (# starts a comment); it \
+      is read again for every new journal. Without it any journal may be created \
+      (ANKER_RELAY_JOURNALS).
+      """)
+  var journals: String?
+
   @Option(help: "Largest request body in bytes (ANKER_RELAY_MAX_REQUEST).")
   var maxRequest: Int = environment("ANKER_RELAY_MAX_REQUEST").flatMap(Int.init) ?? 8 << 20
 
@@ -72,6 +80,7 @@ struct Serve: AsyncParsableCommand {
     configuration.tlsKeyPath = tlsKey ?? environment("ANKER_RELAY_TLS_KEY")
     configuration.journalQuota = quota ?? environment("ANKER_RELAY_QUOTA").flatMap(Int64.init)
     configuration.maxRequestBytes = maxRequest
+    configuration.allowedJournalsPath = journals ?? environment("ANKER_RELAY_JOURNALS")
     configuration.publicOrigin = origin ?? environment("ANKER_RELAY_ORIGIN")
     let server: RelayServer
     do { server = try RelayServer(configuration: configuration) } catch {

@@ -28,7 +28,8 @@ struct AnkerCommand: AsyncParsableCommand {
       6 not found; 64 the command was typed wrong.
       """,
     subcommands: [
-      Init.self, InviteCommand.self, Join.self, Unlock.self, Lock.self, Status.self, Sync.self, CaseCommand.self,
+      Init.self, InviteCommand.self, Join.self, Unlock.self, Lock.self, Status.self, Sync.self,
+      CaseCommand.self,
       ClientCommand.self, NoteCommand.self, Risk.self, Plan.self, ConsentCommand.self,
       Export.self, Stats.self, Devices.self, Checkpoint.self, Passphrase.self, Panic.self,
       Agent.self,

@@ -120,6 +120,12 @@ func cliError(_ error: any Error) -> CLIError {
         error.message, hint: "ask the admin for a new invite; tell them if it was used",
         code: Exit.refused)
     }
+    if (error.cause as? SyncError)?.relayCode == "journalNotAllowed" {
+      return CLIError(
+        error.message,
+        hint: "give the relay's operator the journal id (`anker status` shows it)",
+        code: Exit.refused)
+    }
     return CLIError(
       error.message, hint: "run `anker sync` again; nothing was lost", code: Exit.relayFault)
   default:

@@ -186,7 +186,8 @@ struct ListInvites: AsyncParsableCommand {
     }
     let now = Store.wallClock()
     for invite in invites {
-      let state = invite.code.expires > now ? "until \(Format.time(invite.code.expires))" : "ran out"
+      let state =
+        invite.code.expires > now ? "until \(Format.time(invite.code.expires))" : "ran out"
       print(
         "\(inviteID(invite))  \(whom(invite, in: journal))  \(invite.code.role == .admin ? "admin" : "worker")  \(state)"
       )
@@ -209,7 +210,8 @@ struct CancelInvite: AsyncParsableCommand {
     guard matches.count == 1, id.count >= 4 else {
       throw CLIError(
         matches.isEmpty ? "no open invite has that id" : "give more of the invite's id",
-        hint: "`anker invite list` shows them", code: matches.isEmpty ? Exit.notFound : Exit.failure)
+        hint: "`anker invite list` shows them", code: matches.isEmpty ? Exit.notFound : Exit.failure
+      )
     }
     try await journal.cancelInvite(matches[0], relay: relay)
     print("Invite \(inviteID(matches[0])) cancelled.")

@@ -56,11 +56,17 @@ import Testing
     try record("sync (no relay)", ["sync", "--journal", journal])
     try record(
       "join (not a code)",
-      ["join", "--journal", scratch.path + "/new", "--relay", "http://127.0.0.1:1", "--code-fd", "0"],
+      [
+        "join", "--journal", scratch.path + "/new", "--relay", "http://127.0.0.1:1", "--code-fd",
+        "0",
+      ],
       stdin: "anker-device:1234\n")
     try record(
       "join (a typo)",
-      ["join", "--journal", scratch.path + "/new", "--relay", "http://127.0.0.1:1", "--code-fd", "0"],
+      [
+        "join", "--journal", scratch.path + "/new", "--relay", "http://127.0.0.1:1", "--code-fd",
+        "0",
+      ],
       stdin: "anker-invite:AAAA-BBBB-CCCC\n")
     try record("frobnicate", ["frobnicate"])
     try record("lock", ["lock", "--journal", journal])
