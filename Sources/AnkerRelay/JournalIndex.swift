@@ -21,8 +21,10 @@ struct JournalIndex {
     var admins: Set<Signing.PublicKey> = []
     /// Enrolled by the recovery authority, time lock still running (not vetoed): refused.
     var pending: Set<Signing.PublicKey> = []
-    /// Removed devices: the highest sequence of theirs any standing removal accepted.
-    var removed: [Signing.PublicKey: UInt64] = [:]
+    /// Removed devices. Every entry of theirs a standing removal accepted is an ancestor of
+    /// that removal (`Membership` checks it), so it is stored already: the relay takes no new
+    /// entry of theirs, not even a fork below the cut (DESIGN rule 2).
+    var removed: Set<Signing.PublicKey> = []
     var recoveryAuthority: Signing.PublicKey?
     /// When the earliest pending time lock ends: the rights are evaluated again then.
     var recheckAt: UInt64?
@@ -37,15 +39,7 @@ struct JournalIndex {
           if device.role == .admin { admins.insert(key) }
           continue
         }
-        var highest: UInt64 = 0
-        var first = true
-        for removal in device.removedBy {
-          guard case .deviceRemoved(let removed)? = dag[removal]?.control else { continue }
-          let accepted = removed.lastID == nil ? 0 : removed.lastSequence
-          highest = first ? accepted : min(highest, accepted)
-          first = false
-        }
-        self.removed[key] = highest
+        removed.insert(key)
       }
       for enrolment in membership.enrolments.values
       where !enrolment.isVetoed && membership.devices[enrolment.device] == nil {
@@ -63,16 +57,13 @@ struct JournalIndex {
       // Until its time lock runs out, a device the recovery authority enrolled may neither
       // read nor push (SECURITY.md, "The recovery authority").
       if pending.contains(device) { return .pending }
-      return removed[device] != nil ? .revoked : .unknown
+      return removed.contains(device) ? .revoked : .unknown
     }
 
-    /// Whether the relay takes `entry` (whoever pushes it): its author may write, or wrote it
-    /// before a removal cut the author off.
+    /// Whether the relay takes `entry` (whoever pushes it): its author may write. (What a
+    /// removed author wrote before its cut is stored before the removal can be placed.)
     func admits(_ entry: Entry) -> Standing {
-      if let highest = removed[entry.author] {
-        return entry.sequence <= highest ? .allowed : .revoked
-      }
-      return standing(of: entry.author)
+      removed.contains(entry.author) ? .revoked : standing(of: entry.author)
     }
   }
 

@@ -354,6 +354,7 @@ public actor RelayService {
     var rows = [RelayStorage.NewRow]()
     var missing = Set<EntryID>()
     var rightsAreStale = false
+    var named = Set<Signing.PublicKey>()
     var controls = [Entry]()
     var added: Int64 = 0
     let quota = configuration.journalQuota
@@ -370,6 +371,11 @@ public actor RelayService {
       if !absent.isEmpty {
         missing.formUnion(absent)
         continue
+      }
+      // A removal or veto earlier in this batch changes its target's rights at once.
+      if rightsAreStale && named.contains(entry.author) {
+        index.rights = JournalIndex.Rights(dag: index.dag, now: configuration.clock())
+        rightsAreStale = false
       }
       var standing = index.rights.admits(entry)
       if standing != .allowed && rightsAreStale {
@@ -414,6 +420,14 @@ public actor RelayService {
       if entry.bodyKind == .control {
         controls.append(entry)
         rightsAreStale = true
+        switch entry.control {
+        case .deviceRemoved(let removal)?: named.insert(removal.device)
+        case .recoveryVeto(let veto)?:
+          if case .recoveryEnrolment(let enrolment)? = index.dag[veto.enrolment]?.control {
+            named.insert(enrolment.device)
+          }
+        default: break
+        }
       }
     }
     // Erasures count once membership, with this batch, says their author is an admin.
