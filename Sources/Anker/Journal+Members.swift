@@ -124,6 +124,20 @@ extension Journal {
   /// Joins with a journal already authenticated and placed (`dag` holds exactly `entries`,
   /// parents first): checks that it admits this device, stores it, evaluates it.
   func join(dag: DAG, entries: [Entry]) throws(JournalError) {
+    try adopt(dag: dag, entries: entries) { state, me throws(JournalError) in
+      guard let device = state.membership.devices[me], !device.isRemoved else {
+        throw JournalError(
+          .notEnrolled, "this device is not admitted in the journal handed over: ask an admin")
+      }
+    }
+  }
+
+  /// Stores a journal already authenticated and placed on a laptop that holds none yet, if
+  /// `check` accepts its state as this device (`me`) evaluates it.
+  func adopt(
+    dag: DAG, entries: [Entry],
+    check: (JournalState, Signing.PublicKey) throws(JournalError) -> Void
+  ) throws(JournalError) {
     guard dag.waitingIDs.isEmpty else {
       throw JournalError(.invalidLog, "the journal handed over misses entries")
     }
@@ -140,11 +154,7 @@ extension Journal {
       // The state evaluates membership anyway: evaluate once, store only if it admits us.
       let state = JournalState(
         dag: dag, readers: [session.secrets.box], now: now, firstSeen: firstSeen)
-      guard let me = state.membership.devices[session.secrets.signing.publicKey], !me.isRemoved
-      else {
-        throw JournalError(
-          .notEnrolled, "this device is not admitted in the journal handed over: ask an admin")
-      }
+      try check(state, session.secrets.signing.publicKey)
       do { try store.append(entries, outbox: false, seen: now) } catch {
         throw JournalError(error)
       }
