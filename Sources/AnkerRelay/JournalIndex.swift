@@ -19,6 +19,8 @@ struct JournalIndex {
     var active: Set<Signing.PublicKey> = []
     /// Enrolled by the recovery authority, time lock still running (not vetoed): refused.
     var pending: Set<Signing.PublicKey> = []
+    /// Enrolled by the recovery authority and vetoed by an admin: refused for good, and told so.
+    var vetoed: Set<Signing.PublicKey> = []
     /// Removed devices: the highest sequence of theirs any standing removal accepted.
     var removed: [Signing.PublicKey: UInt64] = [:]
     var recoveryAuthority: Signing.PublicKey?
@@ -43,6 +45,9 @@ struct JournalIndex {
           first = false
         }
         self.removed[key] = highest
+      }
+      for enrolment in membership.enrolments.values where enrolment.isVetoed {
+        vetoed.insert(enrolment.device)
       }
       for enrolment in membership.enrolments.values
       where !enrolment.isVetoed && membership.devices[enrolment.device] == nil {

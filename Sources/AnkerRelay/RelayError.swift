@@ -22,6 +22,7 @@ public struct RelayError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let replayed = Code("replayed", 401)
     public static let revoked = Code("revoked", 403)
     public static let pendingEnrolment = Code("pendingEnrolment", 403)
+    public static let recoveryVetoed = Code("recoveryVetoed", 403)
     public static let notFound = Code("notFound", 404)
     public static let unknownJournal = Code("unknownJournal", 404)
     public static let journalExists = Code("journalExists", 409)

@@ -23,6 +23,8 @@ public struct RelayServer: Sendable {
     public var journalQuota: Int64?
     public var maxRequestBytes: Int = Wire.defaultMaxRequestBytes
     public var logLevel: Logger.Level = .info
+    /// The relay's wall clock (ms since 1970); time locks and request times are judged by it.
+    public var clock: @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970 * 1000) }
 
     public init(dataDirectory: String) { self.dataDirectory = dataDirectory }
 
@@ -61,7 +63,8 @@ public struct RelayServer: Sendable {
       ?? "\(configuration.usesTLS ? "https" : "http")://\(configuration.host):\(configuration.port)"
     service = try RelayService(
       directory: configuration.dataDirectory,
-      configuration: .init(origin: origin, journalQuota: configuration.journalQuota))
+      configuration: .init(
+        origin: origin, journalQuota: configuration.journalQuota, clock: configuration.clock))
   }
 
   /// Runs until SIGTERM or SIGINT; a graceful shutdown lets requests in flight finish.
