@@ -87,6 +87,8 @@ final class Relay {
   private var process: Process?
   private(set) var port = 0
   var url: String { "http://127.0.0.1:\(port)" }
+  /// Added to the relay's environment at the next `start` (e.g. a test-only clock offset).
+  var environment: [String: String] = [:]
 
   init(directory: String) throws {
     self.directory = directory
@@ -105,6 +107,9 @@ final class Relay {
     ]
     process.standardOutput = FileHandle.nullDevice
     process.standardError = FileHandle.nullDevice
+    if !environment.isEmpty {
+      process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     try process.run()
     self.process = process
     let deadline = Date().addingTimeInterval(30)
@@ -132,6 +137,8 @@ final class Relay {
 struct Laptop {
   let directory: String
   let passphrase: String
+  /// Added to every command's environment (e.g. a test-only clock offset).
+  var environment: [String: String] = [:]
 
   /// Runs `anker` on this laptop's journal; a failure records the command and its stderr
   /// (which never carries content: the CLI prints none there).
@@ -141,7 +148,8 @@ struct Laptop {
     sourceLocation: SourceLocation = #_sourceLocation
   ) throws -> Outcome {
     let outcome = try run(
-      "anker", arguments + ["--journal", directory], stdin: stdin ?? passphrase + "\n")
+      "anker", arguments + ["--journal", directory], stdin: stdin ?? passphrase + "\n",
+      environment: environment)
     #expect(
       outcome.status == expect,
       "anker \(arguments.first ?? "") exited \(outcome.status): \(outcome.stderr)",

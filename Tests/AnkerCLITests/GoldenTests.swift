@@ -14,13 +14,22 @@ import Testing
     ["client"], ["client", "new"], ["client", "identity"], ["note"], ["note", "add"],
     ["note", "amend"], ["note", "strike"], ["risk"], ["plan"], ["consent", "record"], ["export"],
     ["export", "case"], ["stats"], ["devices"], ["devices", "add"], ["devices", "revoke"],
-    ["checkpoint"], ["passphrase"], ["panic"],
+    ["devices", "veto"], ["checkpoint"], ["passphrase"], ["panic"],
   ]
 
   @Test(arguments: helpPages) func helpPage(_ command: [String]) throws {
     let outcome = try run("anker", command + ["--help"], environment: ["COLUMNS": "100"])
     #expect(outcome.status == 0)
     try compare(outcome.stdout, with: "help-" + (["anker"] + command).joined(separator: "-"))
+  }
+
+  static let restoreHelpPages: [[String]] = [[], ["verify"], ["export"], ["rebuild"]]
+
+  @Test(arguments: restoreHelpPages) func restoreHelpPage(_ command: [String]) throws {
+    let outcome = try run("anker-restore", command + ["--help"], environment: ["COLUMNS": "100"])
+    #expect(outcome.status == 0)
+    try compare(
+      outcome.stdout, with: "help-" + (["anker-restore"] + command).joined(separator: "-"))
   }
 
   /// The errors people meet most, with the hint that gets them going again.

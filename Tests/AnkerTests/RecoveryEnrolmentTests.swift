@@ -58,7 +58,8 @@ import Testing
     #expect(pending.id == entry.id && pending.standing == .pending)
     #expect(pending.vetoDeadline == written + 72 * hour)
     #expect(pending.effectiveAt == written + 72 * hour)
-    #expect(pending.device == request.device && pending.personName == nil)
+    let unnamedNewPerson = pending.device == request.device && pending.personName == nil
+    #expect(unnamedNewPerson)
     clock.advance(71 * hour)
     try admin.vetoRecoveryEnrolment(entry.id)
     #expect(try admin.recoveryEnrolments().first?.standing == .vetoed)
