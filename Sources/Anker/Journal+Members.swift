@@ -134,8 +134,35 @@ extension Journal {
 
   /// Joins with a journal already authenticated and placed (`dag` holds exactly `entries`,
   /// parents first): checks that it admits this device, stores it, evaluates it.
+  /// With an invite, `admin` is the inviting admin's fingerprint bytes and `role` the
+  /// invite's: the entry that admitted this laptop must be that admin's, in that role.
   func join(
     dag: DAG, entries: [Entry], admittedBy admin: [UInt8]? = nil, role: Role? = nil
+  ) throws(JournalError) {
+    try adopt(dag: dag, entries: entries) { state, key throws(JournalError) in
+      guard let me = state.membership.devices[key], !me.isRemoved else {
+        throw JournalError(
+          .notEnrolled, "this device is not admitted in the journal handed over: ask an admin")
+      }
+      guard let admin else { return }
+      // DESIGN rule 6: the admin who invited this laptop admitted it, in the invited role.
+      let author = dag[me.admittedBy]?.author
+      let by = author.flatMap { state.membership.devices[$0] }
+      guard let by, InviteCode.fingerprintBytes(device: by.key, box: by.box) == admin,
+        role == nil || me.role == role
+      else {
+        throw JournalError(
+          .invalidLog,
+          "this laptop was admitted by another admin, or in another role, than the invite said")
+      }
+    }
+  }
+
+  /// Stores a journal already authenticated and placed on a laptop that holds none yet, if
+  /// `check` accepts its state as this device (`me`) evaluates it.
+  func adopt(
+    dag: DAG, entries: [Entry],
+    check: (JournalState, Signing.PublicKey) throws(JournalError) -> Void
   ) throws(JournalError) {
     guard dag.waitingIDs.isEmpty else {
       throw JournalError(.invalidLog, "the journal handed over misses entries")
@@ -153,24 +180,7 @@ extension Journal {
       // The state evaluates membership anyway: evaluate once, store only if it admits us.
       let state = JournalState(
         dag: dag, readers: [session.secrets.box], now: now, firstSeen: firstSeen)
-      guard let me = state.membership.devices[session.secrets.signing.publicKey], !me.isRemoved
-      else {
-        throw JournalError(
-          .notEnrolled, "this device is not admitted in the journal handed over: ask an admin")
-      }
-      if let admin {
-        // DESIGN rule 6: the admin who invited this laptop admitted it, in the invited role.
-        let author = dag[me.admittedBy]?.author
-        let by = author.flatMap { state.membership.devices[$0] }
-        guard let by,
-          InviteCode.fingerprintBytes(device: by.key, box: by.box) == admin,
-          role == nil || me.role == role
-        else {
-          throw JournalError(
-            .invalidLog,
-            "this laptop was admitted by another admin, or in another role, than the invite said")
-        }
-      }
+      try check(state, session.secrets.signing.publicKey)
       do { try store.append(entries, outbox: false, seen: now) } catch {
         throw JournalError(error)
       }

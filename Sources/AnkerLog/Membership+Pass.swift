@@ -52,9 +52,7 @@ extension Membership {
       for entry in context.order { visit(entry) }
       for (enrolmentID, vetoIDs) in vetoes {
         guard let enrolment = enrolments[enrolmentID] else { continue }
-        enrolments[enrolmentID] = Enrolment(
-          id: enrolment.id, authority: enrolment.authority, device: enrolment.device,
-          effectiveAt: enrolment.effectiveAt, vetoedBy: vetoIDs.sorted())
+        enrolments[enrolmentID] = enrolment.vetoed(by: vetoIDs.sorted())
       }
       let standing = standingRemovals()
       for removal in removals where !standing.contains(removal.id) {
@@ -155,7 +153,8 @@ extension Membership {
       let until = max(provable, context.firstSeen[entry.id] ?? 0) + delay
       vetoDeadline[entry.id] = provable + delay
       enrolments[entry.id] = Enrolment(
-        id: entry.id, authority: entry.author, device: enrolment.device, effectiveAt: until,
+        id: entry.id, authority: entry.author, device: enrolment.device, box: enrolment.box,
+        person: enrolment.person, effectiveAt: until, vetoDeadline: provable + delay,
         vetoedBy: [])
       lockedUntil[entry.id] = until
       if !state.vetoed.contains(entry.id) && until <= context.now {

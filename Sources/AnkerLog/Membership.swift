@@ -46,10 +46,23 @@ public struct Membership: Sendable {
     public let id: EntryID
     public let authority: Signing.PublicKey
     public let device: Signing.PublicKey
-    /// When the time lock ends (milliseconds since 1970).
+    /// The enrolled device's X25519 key and its person, as the enrolment names them.
+    public let box: Box.PublicKey
+    public let person: PersonID
+    /// When the time lock ends on this device (milliseconds since 1970): `vetoDeadline`, or
+    /// later when this device first saw the enrolment later than the DAG proves it existed.
     public let effectiveAt: UInt64
+    /// A veto counts only when its time is before this: the same on every device.
+    public let vetoDeadline: UInt64
+    /// Vetoes written before the deadline, ascending.
     public let vetoedBy: [EntryID]
     public var isVetoed: Bool { !vetoedBy.isEmpty }
+
+    func vetoed(by ids: [EntryID]) -> Enrolment {
+      Enrolment(
+        id: id, authority: authority, device: device, box: box, person: person,
+        effectiveAt: effectiveAt, vetoDeadline: vetoDeadline, vetoedBy: ids)
+    }
   }
 
   public internal(set) var statuses: [EntryID: Status] = [:]

@@ -80,7 +80,10 @@ extension Membership {
       out.digest(enrolment.id)
       out.digest(enrolment.authority.digest)
       out.digest(enrolment.device.digest)
+      out.digest(enrolment.box.digest)
+      out.append(enrolment.person.bytes)
       out.varint(enrolment.effectiveAt)
+      out.varint(enrolment.vetoDeadline)
       out.digests(enrolment.vetoedBy)
     }
     out.digest(recoveryBox.digest)
@@ -124,7 +127,9 @@ extension Membership {
       enrolments[id] = Enrolment(
         id: id, authority: Signing.PublicKey(try reader.digest("enrolment")),
         device: Signing.PublicKey(try reader.digest("enrolment")),
-        effectiveAt: try reader.varint("enrolment"), vetoedBy: try reader.digests("enrolment"))
+        box: Box.PublicKey(try reader.digest("enrolment")),
+        person: try reader.person("enrolment"), effectiveAt: try reader.varint("enrolment"),
+        vetoDeadline: try reader.varint("enrolment"), vetoedBy: try reader.digests("enrolment"))
     }
     recoveryBox = Box.PublicKey(try reader.digest("recovery"))
     recoveryAuthority = Signing.PublicKey(try reader.digest("recovery"))

@@ -8,7 +8,7 @@ import AnkerLog
 /// written into a buffer sized up front so no copy of them is left behind by a reallocation;
 /// callers zero both buffers after sealing or reading.
 extension JournalState {
-  static let snapshotVersion: UInt8 = 1
+  static let snapshotVersion: UInt8 = 2
 
   /// Everything but the keys.
   package var snapshotBytes: [UInt8] {

@@ -15,6 +15,10 @@ public struct ModelError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let shredded = Code("shredded")
     /// A newer epoch exists that this device holds no key for yet.
     public static let staleKeys = Code("staleKeys")
+    /// Only the journal's recovery authority (the paper key) may enrol a device this way.
+    public static let notRecoveryAuthority = Code("notRecoveryAuthority")
+    /// A recovery enrolment's veto window has closed: a veto now would not count.
+    public static let vetoTooLate = Code("vetoTooLate")
   }
 
   public let code: Code

@@ -21,6 +21,8 @@ struct JournalIndex {
     var admins: Set<Signing.PublicKey> = []
     /// Enrolled by the recovery authority, time lock still running (not vetoed): refused.
     var pending: Set<Signing.PublicKey> = []
+    /// Enrolled by the recovery authority and vetoed by an admin: refused for good, and told so.
+    var vetoed: Set<Signing.PublicKey> = []
     /// Removed devices. Every entry of theirs a standing removal accepted is an ancestor of
     /// that removal (`Membership` checks it), so it is stored already: the relay takes no new
     /// entry of theirs, not even a fork below the cut (DESIGN rule 2).
@@ -40,6 +42,9 @@ struct JournalIndex {
           continue
         }
         removed.insert(key)
+      }
+      for enrolment in membership.enrolments.values where enrolment.isVetoed {
+        vetoed.insert(enrolment.device)
       }
       for enrolment in membership.enrolments.values
       where !enrolment.isVetoed && membership.devices[enrolment.device] == nil {

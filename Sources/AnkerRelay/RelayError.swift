@@ -28,6 +28,7 @@ public struct RelayError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let inviteUsed = Code("inviteUsed", 409)
     public static let inviteExists = Code("inviteExists", 409)
     public static let inviteExpired = Code("inviteExpired", 410)
+    public static let recoveryVetoed = Code("recoveryVetoed", 403)
     public static let notFound = Code("notFound", 404)
     public static let unknownJournal = Code("unknownJournal", 404)
     public static let journalExists = Code("journalExists", 409)

@@ -25,6 +25,8 @@ public struct RelayServer: Sendable {
     public var allowedJournalsPath: String?
     public var maxRequestBytes: Int = Wire.defaultMaxRequestBytes
     public var logLevel: Logger.Level = .info
+    /// The relay's wall clock (ms since 1970); time locks and request times are judged by it.
+    public var clock: @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970 * 1000) }
 
     public init(dataDirectory: String) { self.dataDirectory = dataDirectory }
 
@@ -65,7 +67,7 @@ public struct RelayServer: Sendable {
       directory: configuration.dataDirectory,
       configuration: .init(
         origin: origin, journalQuota: configuration.journalQuota,
-        allowedJournalsFile: configuration.allowedJournalsPath))
+        allowedJournalsFile: configuration.allowedJournalsPath, clock: configuration.clock))
   }
 
   /// Runs until SIGTERM or SIGINT; a graceful shutdown lets requests in flight finish.

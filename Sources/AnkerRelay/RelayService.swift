@@ -140,6 +140,10 @@ public actor RelayService {
       throw RelayError(
         .pendingEnrolment,
         "this device was enrolled by the recovery authority and waits for its time lock to run out")
+    case .unknown where index.rights.vetoed.contains(device):
+      metrics.rejected("recoveryVetoed")
+      throw RelayError(
+        .recoveryVetoed, "an admin vetoed this device's enrolment by the recovery authority")
     case .unknown:
       metrics.rejected("unknownDevice")
       throw RelayError(.unknownDevice, "this device is not a member of the journal")

@@ -12,6 +12,8 @@ public struct Restoration: Sendable {
   public let report: RestoreReport
   /// The journal as the paper key reads it. Holds recovered keys: never leaves this module.
   let state: JournalState
+  /// Every authenticated entry that fits, placed (what `rebuild` builds on).
+  let dag: DAG
 
   /// Checks `input`. Throws only when the journal cannot be checked at all (no genesis, or
   /// one that names other recovery keys); every other problem is a fault in `report`.
@@ -173,5 +175,6 @@ public struct Restoration: Sendable {
     }
     self.report = report
     self.state = state
+    self.dag = dag
   }
 }

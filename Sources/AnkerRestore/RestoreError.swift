@@ -15,6 +15,12 @@ public struct RestoreError: Error, Hashable, Sendable, CustomStringConvertible {
     case invalidCheckpoint
     /// The export directory cannot be made or written.
     case exportFailed
+    /// `rebuild`: the new journal folder cannot be made, opened (a wrong passphrase) or
+    /// written.
+    case rebuildFailed
+    /// `rebuild --finish`: the recovery enrolment does not count: its time lock still runs,
+    /// or an admin vetoed it.
+    case enrolmentNotInForce
   }
 
   public let code: Code

@@ -256,14 +256,46 @@ extension RestoreInput {
     return out
   }
 
+  /// Pushes `entries` (the recovery authority's own) to the relay, signed by `authority`,
+  /// and checks that the relay stored or already held every one.
+  public static func push(
+    _ entries: [Entry], url: String, journal: JournalID, authority: Signing.PrivateKey,
+    transport: any RelayTransport = URLSessionTransport(),
+    clock: @escaping @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970 * 1000) }
+  ) async throws(RestoreError) {
+    let client: RelayClient
+    do {
+      client = try RelayClient(
+        url: url, journal: journal, device: authority, transport: transport, clock: clock)
+    } catch {
+      throw RestoreError(.unreadableSource, error.message)
+    }
+    let response = try await answer(
+      client, clock, "POST", client.journalPath + "/entries", body: Wire.encodeBatch(entries))
+    guard let result = try? JSONDecoder().decode(PushResult.self, from: Data(response.body)) else {
+      throw RestoreError(.unreadableSource, "the relay's answer to the enrolment is unreadable")
+    }
+    guard result.accepted + result.known == entries.count, result.refused.isEmpty,
+      result.missing.isEmpty
+    else {
+      let reasons = Set(result.refused.map(\.reason)).sorted().joined(separator: ", ")
+      throw RestoreError(
+        .unreadableSource,
+        "the relay did not take the enrolment"
+          + (reasons.isEmpty ? " (it lacks entries it cites)" : " (\(reasons))"),
+        hint: "run `anker-restore verify --relay URL --journal ID` and read the report")
+    }
+  }
+
   private static func answer(
-    _ client: RelayClient, _ clock: @Sendable () -> UInt64, _ method: String, _ path: String
+    _ client: RelayClient, _ clock: @Sendable () -> UInt64, _ method: String, _ path: String,
+    body: [UInt8] = []
   ) async throws(RestoreError) -> HTTPExchange.Response {
     var problem = "no answer"
     var skew: Int64 = 0
     for attempt in 0..<4 {
       if attempt > 0 { try? await Task.sleep(for: .milliseconds(200 << attempt)) }
-      switch await client.send(method, path, skew: skew) {
+      switch await client.send(method, path, body: body, skew: skew) {
       case .noAnswer(let why):
         problem = why
       case .answer(let response):

@@ -82,6 +82,11 @@ struct Serve: AsyncParsableCommand {
     configuration.maxRequestBytes = maxRequest
     configuration.allowedJournalsPath = journals ?? environment("ANKER_RELAY_JOURNALS")
     configuration.publicOrigin = origin ?? environment("ANKER_RELAY_ORIGIN")
+    if let offset = try testingClockOffset() {
+      configuration.clock = {
+        UInt64(max(0, Int64(Date().timeIntervalSince1970 * 1000) + offset))
+      }
+    }
     let server: RelayServer
     do { server = try RelayServer(configuration: configuration) } catch {
       throw ValidationError(error.message)
@@ -97,6 +102,21 @@ struct Serve: AsyncParsableCommand {
       }
     }
   }
+}
+
+/// ANKER_TESTING_ONLY_CLOCK_OFFSET_SECONDS shifts the relay's clock (ms), so end-to-end tests
+/// can pass a recovery time lock (at least an hour) without waiting. Never on a real relay: it
+/// shortens every time lock by as much (README, SECURITY.md). Warned about on stderr.
+private func testingClockOffset() throws -> Int64? {
+  guard let text = environment("ANKER_TESTING_ONLY_CLOCK_OFFSET_SECONDS") else { return nil }
+  guard let seconds = Int64(text), abs(seconds) < 10 * 365 * 86_400 else {
+    throw ValidationError("ANKER_TESTING_ONLY_CLOCK_OFFSET_SECONDS is not a number of seconds")
+  }
+  FileHandle.standardError.write(
+    Data(
+      ("anker-relay: WARNING: ANKER_TESTING_ONLY_CLOCK_OFFSET_SECONDS shifts the relay's clock "
+        + "by \(seconds) s: for tests only, never on a real relay\n").utf8))
+  return seconds * 1000
 }
 
 struct Backup: ParsableCommand {

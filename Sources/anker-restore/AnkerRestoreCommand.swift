@@ -15,7 +15,8 @@ import Foundation
 struct AnkerRestoreCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "anker-restore",
-    abstract: "Check and export a journal with its paper recovery key after a loss.",
+    abstract:
+      "Check, export or rebuild a journal with its paper recovery key after a loss.",
     discussion: """
       The paper key is typed at the terminal (not shown) or read from a file descriptor with \
       --recovery-key-fd; it is never taken from an argument or the environment. The report \
@@ -26,10 +27,11 @@ struct AnkerRestoreCommand: AsyncParsableCommand {
         1   faults were found (verify); export refused because of them (see --accept-faults)
         2   the journal does not belong to this recovery key, or the key is not valid
         3   the backup, relay or checkpoint file cannot be read (damaged, truncated, no answer)
-        4   the export directory cannot be made or written
+        4   the export directory, or rebuild's journal folder, cannot be made, opened or written
+        5   rebuild --finish: the time lock still runs, or an admin vetoed the enrolment
         64  usage error (options missing or contradictory, journal not chosen)
       """,
-    subcommands: [Verify.self, Export.self])
+    subcommands: [Verify.self, Export.self, RebuildCommand.self])
 }
 
 enum Exit {
@@ -37,13 +39,15 @@ enum Exit {
   static let notThisJournal: Int32 = 2
   static let unreadable: Int32 = 3
   static let exportFailed: Int32 = 4
+  static let notInForce: Int32 = 5
   static let usage: Int32 = 64
 
   static func code(for error: RestoreError) -> Int32 {
     switch error.code {
     case .notThisJournal, .invalidRecoveryKey: notThisJournal
     case .unreadableSource, .invalidCheckpoint: unreadable
-    case .exportFailed: exportFailed
+    case .exportFailed, .rebuildFailed: exportFailed
+    case .enrolmentNotInForce: notInForce
     case .journalNotChosen: usage
     }
   }
@@ -85,40 +89,52 @@ struct SourceOptions: ParsableArguments {
 
   /// Reads everything and runs every check.
   func restore() async throws(RestoreError) -> Restoration {
-    let progress = Progress()
-    let checkpointFile = try readCheckpoint()
-    let journalID = journal.flatMap(Digest256.init(hex:))
-    // A backup is read before the key is asked for, so a wrong path costs no typing.
-    var read: RestoreInput?
-    if let backup {
-      progress.say("reading \(backup)")
-      read = try RestoreInput.backup(backup, journal: journalID)
-    }
-    let recovery = try PaperKey.obtain(fd: recoveryKeyFD)
-    let input: RestoreInput
-    if let read {
-      input = read
-    } else {
-      input = try await RestoreInput.relay(
-        url: relay!, journal: journalID!, authority: recovery.authorityKey,
-        progress: { progress.say("pulled \($0) entries") })
-    }
-    defer { progress.done() }
-    return try Restoration(
-      input: input, recovery: recovery, checkpoint: checkpointFile,
-      now: UInt64(Date().timeIntervalSince1970 * 1000), progress: { progress.say($0) })
+    try await readAndCheck(
+      backup: backup, relay: relay, journal: journal, recoveryKeyFD: recoveryKeyFD,
+      checkpoint: checkpoint
+    ).restoration
   }
+}
 
-  private func readCheckpoint() throws(RestoreError) -> CheckpointFile? {
-    guard let checkpoint else { return nil }
-    guard let text = try? String(contentsOfFile: checkpoint, encoding: .utf8) else {
-      throw RestoreError(.invalidCheckpoint, "cannot read the checkpoint file \(checkpoint)")
-    }
-    do { return try CheckpointFile(parsing: text) } catch {
-      throw RestoreError(
-        .invalidCheckpoint, "the checkpoint file \(checkpoint) is not valid: \(error.message)",
-        hint: "use the file `anker checkpoint` wrote, unedited")
-    }
+/// Reads the journal (a backup, or a relay through the recovery authority) and runs every
+/// check; returns the paper key too, for `rebuild`.
+func readAndCheck(
+  backup: String?, relay: String?, journal: String?, recoveryKeyFD: Int32?, checkpoint: String?
+) async throws(RestoreError) -> (restoration: Restoration, recovery: RecoveryKey) {
+  let progress = Progress()
+  let checkpointFile = try readCheckpoint(checkpoint)
+  let journalID = journal.flatMap(Digest256.init(hex:))
+  // A backup is read before the key is asked for, so a wrong path costs no typing.
+  var read: RestoreInput?
+  if let backup {
+    progress.say("reading \(backup)")
+    read = try RestoreInput.backup(backup, journal: journalID)
+  }
+  let recovery = try PaperKey.obtain(fd: recoveryKeyFD)
+  let input: RestoreInput
+  if let read {
+    input = read
+  } else {
+    input = try await RestoreInput.relay(
+      url: relay!, journal: journalID!, authority: recovery.authorityKey, clock: restoreClock,
+      progress: { progress.say("pulled \($0) entries") })
+  }
+  defer { progress.done() }
+  let restoration = try Restoration(
+    input: input, recovery: recovery, checkpoint: checkpointFile, now: restoreClock(),
+    progress: { progress.say($0) })
+  return (restoration, recovery)
+}
+
+private func readCheckpoint(_ checkpoint: String?) throws(RestoreError) -> CheckpointFile? {
+  guard let checkpoint else { return nil }
+  guard let text = try? String(contentsOfFile: checkpoint, encoding: .utf8) else {
+    throw RestoreError(.invalidCheckpoint, "cannot read the checkpoint file \(checkpoint)")
+  }
+  do { return try CheckpointFile(parsing: text) } catch {
+    throw RestoreError(
+      .invalidCheckpoint, "the checkpoint file \(checkpoint) is not valid: \(error.message)",
+      hint: "use the file `anker checkpoint` wrote, unedited")
   }
 }
 
@@ -197,7 +213,7 @@ struct Export: AsyncParsableCommand {
     do {
       exported = try restoration.export(
         to: to, includeProtected: includeProtected,
-        now: UInt64(Date().timeIntervalSince1970 * 1000))
+        now: restoreClock())
     } catch { throw fail(error) }
     print("exported            \(exported.casesWritten) case(s) into \(exported.directory)")
     if exported.casesSkipped > 0 {

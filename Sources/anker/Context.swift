@@ -152,7 +152,27 @@ func note(_ line: String) {
 func journalOptions() -> Journal.Options {
   let weak = environment("ANKER_TESTING_ONLY_WEAK_PASSPHRASE_COST") == "1"
   return Journal.Options(
-    passphraseCost: weak ? .testingOnly : .moderate, idleTimeoutSeconds: nil)
+    passphraseCost: weak ? .testingOnly : .moderate, idleTimeoutSeconds: nil, clock: wallClock)
+}
+
+/// ANKER_TESTING_ONLY_CLOCK_OFFSET_SECONDS shifts the wall clock this binary uses, so the
+/// end-to-end tests pass a recovery time lock (an hour at the least) without waiting. Never
+/// on a real laptop (README, SECURITY.md); a warning says so whenever it is set.
+let clockOffsetMilliseconds: Int64 = {
+  guard let text = environment("ANKER_TESTING_ONLY_CLOCK_OFFSET_SECONDS") else { return 0 }
+  guard let seconds = Int64(text), abs(seconds) < 10 * 365 * 86_400 else {
+    note("error: ANKER_TESTING_ONLY_CLOCK_OFFSET_SECONDS is not a number of seconds")
+    exit(ExitCode.validationFailure.rawValue)
+  }
+  note(
+    "WARNING: ANKER_TESTING_ONLY_CLOCK_OFFSET_SECONDS shifts this laptop's clock by "
+      + "\(seconds) s: for tests only")
+  return seconds * 1000
+}()
+
+/// The wall clock (ms since 1970), shifted for tests only.
+@Sendable func wallClock() -> UInt64 {
+  UInt64(max(0, Int64(clamping: Store.wallClock()) + clockOffsetMilliseconds))
 }
 
 /// The key agent's idle timeout (minutes) from ANKER_AGENT_IDLE_MINUTES, 30 by default.

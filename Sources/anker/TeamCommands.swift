@@ -40,11 +40,20 @@ struct Sync: AsyncParsableCommand {
       progress.finish()
     } catch {
       progress.finish()
+      if let refusal = RecoveryAlert.refusal(error, in: journal, folder: options.directory) {
+        throw refusal
+      }
       throw error
     }
     RelayConfig.save(relay, in: options.directory)
-    RelayConfig.saveLastSync(Store.wallClock(), in: options.directory)
+    RelayConfig.saveLastSync(wallClock(), in: options.directory)
     print("Synced: \(report.pushed) sent, \(report.received) received.")
+    for line in try RecoveryAlert.lines(journal, folder: options.directory) { print(line) }
+    if try RecoveryAlert.needsFinish(journal) {
+      print(
+        "This laptop's recovery enrolment counts now: run `anker-restore rebuild --finish --to "
+          + "\(options.directory)` with the paper key to receive the journal's keys.")
+    }
     let conflicts = try journal.state.openConflicts
     if !conflicts.isEmpty {
       print("\(conflicts.count) conflict(s) to resolve (`anker status` lists them).")
@@ -64,6 +73,7 @@ struct Status: AsyncParsableCommand {
     let journal = try options.openUnlocked()
     let identity = try journal.identity
     let state = try journal.state
+    for line in try RecoveryAlert.lines(journal, folder: options.directory) { print(line) }
     print("Journal:     \(identity.journal.hex)")
     print("Genesis:     \(identity.genesis.hex)")
     print("Relay:       \(RelayConfig.load(in: options.directory) ?? "none yet")")
@@ -81,7 +91,7 @@ struct Status: AsyncParsableCommand {
         "  case \(conflict.caseID.description.prefix(8)) \(conflict.field)"
           + (conflict.isSafetyCritical ? " (safety: resolve it by hand)" : ""))
     }
-    let due = state.reviewsDue(now: Store.wallClock())
+    let due = state.reviewsDue(now: wallClock())
     print("Reviews due: \(due.count)")
     for item in due {
       print("  case \(item.caseID.description.prefix(8)) since \(Format.day(item.due))")
@@ -129,7 +139,7 @@ struct ExportCase: AsyncParsableCommand {
     }
     let (journal, id) = try options.openCase(caseID)
     let found = try journal.openCase(id)
-    let now = Store.wallClock()
+    let now = wallClock()
     let consented = found.consents.values.contains {
       $0.purpose == purpose && $0.isValid(at: now)
     }
@@ -191,7 +201,7 @@ struct Stats: AsyncParsableCommand {
 struct Devices: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "The journal's people and their laptops.",
-    subcommands: [ListDevices.self, RevokeDevice.self],
+    subcommands: [ListDevices.self, RevokeDevice.self, VetoEnrolment.self],
     defaultSubcommand: ListDevices.self)
 }
 
@@ -217,6 +227,21 @@ struct ListDevices: AsyncParsableCommand {
         if device.key == me { line += "  (this laptop)" }
         print(line)
       }
+    }
+    let enrolments = try journal.recoveryEnrolments()
+    if !enrolments.isEmpty { print("Enrolments with the paper recovery key:") }
+    for enrolment in enrolments {
+      var line = "  \(enrolment.id.hex.prefix(8))  laptop \(enrolment.fingerprint)  "
+      switch enrolment.standing {
+      case .pending:
+        line +=
+          "PENDING until \(Format.utc(enrolment.effectiveAt)) (veto before "
+          + "\(Format.utc(enrolment.vetoDeadline)))"
+      case .vetoed: line += "VETOED"
+      case .admitted: line += "admitted \(Format.utc(enrolment.effectiveAt))"
+      }
+      if enrolment.device == me { line += "  (this laptop)" }
+      print(line)
     }
   }
 }

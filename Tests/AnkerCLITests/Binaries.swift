@@ -87,6 +87,8 @@ final class Relay {
   private var process: Process?
   private(set) var port = 0
   var url: String { "http://127.0.0.1:\(port)" }
+  /// Added to the relay's environment at the next `start` (e.g. a test-only clock offset).
+  var environment: [String: String] = [:]
 
   init(directory: String) throws {
     self.directory = directory
@@ -105,6 +107,9 @@ final class Relay {
     ]
     process.standardOutput = FileHandle.nullDevice
     process.standardError = FileHandle.nullDevice
+    if !environment.isEmpty {
+      process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     try process.run()
     self.process = process
     let deadline = Date().addingTimeInterval(30)
@@ -132,6 +137,8 @@ final class Relay {
 struct Laptop {
   let directory: String
   let passphrase: String
+  /// Added to every command's environment (e.g. a test-only clock offset).
+  var environment: [String: String] = [:]
 
   /// Runs `anker` on this laptop's journal; a failure records the command and its stderr
   /// (which never carries content: the CLI prints none there).
@@ -141,7 +148,8 @@ struct Laptop {
     sourceLocation: SourceLocation = #_sourceLocation
   ) throws -> Outcome {
     let outcome = try run(
-      "anker", arguments + ["--journal", directory], stdin: stdin ?? passphrase + "\n")
+      "anker", arguments + ["--journal", directory], stdin: stdin ?? passphrase + "\n",
+      environment: environment)
     #expect(
       outcome.status == expect,
       "anker \(arguments.first ?? "") exited \(outcome.status): \(outcome.stderr)",
@@ -170,4 +178,42 @@ func value(after label: String, in text: String) -> String? {
   text.split(separator: "\n").first { $0.hasPrefix(label) }.map {
     $0.dropFirst(label.count).trimmingCharacters(in: .whitespaces)
   }
+}
+
+/// What the screens showed while a laptop joined with an invite.
+struct Enrolment {
+  var code: String
+  /// The inviting admin's fingerprint: on the admin's screen, and on the new laptop's.
+  var adminShown: String?
+  var adminOnLaptop: String?
+  /// The new laptop's fingerprint: on its screen, and at `anker invite accept`.
+  var laptopShown: String?
+  var accepted: String
+  var joined: String
+}
+
+/// Brings `laptop` into the journal the way people do: `anker invite` on the admin's laptop,
+/// `anker join` with the code on the new one, `anker invite accept`, `anker join` again.
+@discardableResult
+func enrol(
+  _ laptop: Laptop, by admin: Laptop, relay: String, name: String,
+  sourceLocation: SourceLocation = #_sourceLocation
+) throws -> Enrolment {
+  let invited = try admin.anker(["invite", "--name", name], sourceLocation: sourceLocation)
+  let code = try #require(
+    invited.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+      .first { $0.hasPrefix("anker-invite:") }, sourceLocation: sourceLocation)
+  let sent = try laptop.anker(
+    ["join", "--relay", relay, "--code-fd", "0", "--passphrase-fd", "0", "--wait", "0"],
+    stdin: code + "\n" + laptop.passphrase + "\n", sourceLocation: sourceLocation)
+  let accepted = try admin.anker(
+    ["invite", "accept", "--yes", "--wait", "10"], sourceLocation: sourceLocation)
+  let joined = try laptop.anker(["join", "--wait", "20"], sourceLocation: sourceLocation)
+  return Enrolment(
+    code: code,
+    adminShown: value(after: "Your fingerprint:", in: invited.stdout)?.split(separator: " ")
+      .first.map(String.init),
+    adminOnLaptop: value(after: "Admin's fingerprint:", in: sent.stdout),
+    laptopShown: value(after: "This laptop's fingerprint:", in: sent.stdout),
+    accepted: accepted.stdout, joined: joined.stdout)
 }

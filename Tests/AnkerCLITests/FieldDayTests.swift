@@ -32,22 +32,12 @@ import Testing
     for index in 1...2 {
       let worker = Laptop(
         directory: scratch.path + "/worker\(index)", passphrase: "worker \(index) passphrase")
-      let invited = try admin.anker(["invite", "--name", "Worker \(index)"])
-      let code = try #require(
-        invited.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-          .first { $0.hasPrefix("anker-invite:") })
-      let adminPrint = value(after: "Your fingerprint:", in: invited.stdout)?
-        .split(separator: " ").first.map(String.init)
-      let sent = try worker.anker(
-        ["join", "--relay", relay.url, "--code-fd", "0", "--passphrase-fd", "0", "--wait", "0"],
-        stdin: code + "\n" + worker.passphrase + "\n")
-      #expect(adminPrint != nil)
-      #expect(value(after: "Admin's fingerprint:", in: sent.stdout) == adminPrint)
-      let laptopPrint = try #require(value(after: "This laptop's fingerprint:", in: sent.stdout))
-      let accepted = try admin.anker(["invite", "accept", "--yes", "--wait", "10"])
-      #expect(accepted.stdout.contains("New laptop's fingerprint: \(laptopPrint)"))
-      let joined = try worker.anker(["join", "--wait", "20"])
-      #expect(joined.stdout.contains("Joined the journal"))
+      let shown = try enrol(worker, by: admin, relay: relay.url, name: "Worker \(index)")
+      #expect(shown.adminShown != nil && shown.adminShown == shown.adminOnLaptop)
+      let laptopPrint = try #require(shown.laptopShown)
+      #expect(shown.accepted.contains("New laptop's fingerprint: \(laptopPrint)"))
+      #expect(shown.joined.contains("Joined the journal"))
+      let code = shown.code
       // The code worked once.
       let again = Laptop(directory: scratch.path + "/again\(index)", passphrase: "another one")
       let reused = try again.anker(

@@ -13,7 +13,7 @@ import Testing
     ["case", "list"], ["case", "show"], ["case", "set"], ["case", "resolve"], ["case", "shred"],
     ["client"], ["client", "new"], ["client", "identity"], ["note"], ["note", "add"],
     ["note", "amend"], ["note", "strike"], ["risk"], ["plan"], ["consent", "record"], ["export"],
-    ["export", "case"], ["stats"], ["devices"], ["devices", "revoke"],
+    ["export", "case"], ["stats"], ["devices"], ["devices", "revoke"], ["devices", "veto"],
     ["invite"], ["invite", "new"], ["invite", "accept"], ["invite", "list"], ["invite", "cancel"],
     ["checkpoint"], ["passphrase"], ["panic"],
   ]
@@ -22,6 +22,15 @@ import Testing
     let outcome = try run("anker", command + ["--help"], environment: ["COLUMNS": "100"])
     #expect(outcome.status == 0)
     try compare(outcome.stdout, with: "help-" + (["anker"] + command).joined(separator: "-"))
+  }
+
+  static let restoreHelpPages: [[String]] = [[], ["verify"], ["export"], ["rebuild"]]
+
+  @Test(arguments: restoreHelpPages) func restoreHelpPage(_ command: [String]) throws {
+    let outcome = try run("anker-restore", command + ["--help"], environment: ["COLUMNS": "100"])
+    #expect(outcome.status == 0)
+    try compare(
+      outcome.stdout, with: "help-" + (["anker-restore"] + command).joined(separator: "-"))
   }
 
   /// The errors people meet most, with the hint that gets them going again.

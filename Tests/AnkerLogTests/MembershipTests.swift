@@ -189,6 +189,51 @@ import Testing
     #expect(membership.devices[device.publicKey] == nil)
   }
 
+  @Test func aVetoWrittenAfterTheDeadlineDoesNotCount() throws {
+    var builder = LogBuilder(seed: 42, recoveryDelaySeconds: 3600)
+    let device = Signing.PrivateKey(using: &builder.random)
+    let written = builder.nextTime()
+    let enrolment = builder.control(
+      builder.recovery.authorityKey,
+      .recoveryEnrolment(
+        Control.RecoveryEnrolment(
+          time: written, device: device.publicKey,
+          box: Box.PrivateKey(using: &builder.random).publicKey,
+          person: PersonID(using: &builder.random))))
+    let deadline = written.milliseconds + 3_600_000
+    // Written (by its own clock) the moment the lock ended: too late, whoever evaluates.
+    let late = builder.control(
+      builder.admin,
+      .recoveryVeto(
+        Control.RecoveryVeto(time: Timestamp(milliseconds: deadline), enrolment: enrolment.id)))
+    let membership = try evaluate(builder, now: deadline + 1)
+    #expect(membership.isValid(late.id))
+    #expect(membership.enrolments[enrolment.id]?.vetoDeadline == deadline)
+    #expect(membership.enrolments[enrolment.id]?.isVetoed == false)
+    #expect(membership.devices[device.publicKey]?.role == .admin)
+  }
+
+  @Test func aWorkerCannotVeto() throws {
+    var builder = LogBuilder(seed: 43, recoveryDelaySeconds: 3600)
+    let worker = builder.addDevice(role: .worker)
+    let device = Signing.PrivateKey(using: &builder.random)
+    let written = builder.nextTime()
+    let enrolment = builder.control(
+      builder.recovery.authorityKey,
+      .recoveryEnrolment(
+        Control.RecoveryEnrolment(
+          time: written, device: device.publicKey,
+          box: Box.PrivateKey(using: &builder.random).publicKey,
+          person: PersonID(using: &builder.random))))
+    let veto = builder.control(
+      worker.key,
+      .recoveryVeto(Control.RecoveryVeto(time: builder.nextTime(), enrolment: enrolment.id)))
+    let membership = try evaluate(builder, now: written.milliseconds + 3_600_000)
+    #expect(membership.status(of: veto.id) == .invalid(.notAdmin))
+    #expect(membership.enrolments[enrolment.id]?.isVetoed == false)
+    #expect(membership.devices[device.publicKey]?.role == .admin)
+  }
+
   @Test func theRecoveryAuthorityCanOnlyEnrol() throws {
     var builder = LogBuilder(seed: 40)
     let authority = builder.recovery.authorityKey
