@@ -95,11 +95,15 @@ import Testing
     for worker in workers { try worker.anker(["sync"]) }
     for laptop in [first, second, admin] {
       let shown = try laptop.anker(["case", "show", caseID]).stdout
-      #expect(shown.contains("riskLevel: high") && !shown.contains("CONFLICT"))
+      // Checks on case output are Bools first, so a failure never prints note text.
+      let resolved = shown.contains("riskLevel: high") && !shown.contains("CONFLICT")
+      #expect(resolved, "the conflict is not resolved on a laptop")
       for (_, _, text) in written {
-        #expect(shown.contains(text), "a note written offline is missing on a laptop")
+        let present = shown.contains(text)
+        #expect(present, "a note written offline is missing on a laptop")
       }
-      #expect(shown.contains("risk assessment (DASH 2009)"))
+      let assessed = shown.contains("risk assessment (DASH 2009)")
+      #expect(assessed, "the risk assessment is missing on a laptop")
     }
 
     // The second worker's laptop is revoked: its requests are refused, and what is written
@@ -115,9 +119,11 @@ import Testing
     let refused = try second.anker(["sync"], expect: 4)
     #expect(refused.stderr.contains("removed"), "the revoked laptop is not told why")
     let stale = try second.anker(["case", "show", caseID]).stdout
-    #expect(!stale.contains("Called after revoke."), "a revoked laptop read a new note")
+    let leaked = stale.contains("Called after revoke.")
+    #expect(!leaked, "a revoked laptop read a new note")
     try first.anker(["sync"])
-    #expect(try first.anker(["case", "show", caseID]).stdout.contains("Called after revoke."))
+    let reached = try first.anker(["case", "show", caseID]).stdout.contains("Called after revoke.")
+    #expect(reached, "a note written after the revocation did not reach a member")
 
     // A second case is shredded; it disappears for everyone.
     let doomed = try admin.anker(["case", "new", "--type", "phone-line"])
@@ -155,10 +161,13 @@ import Testing
     #expect(markdown.count == 1, "the export holds \(markdown.count) cases, not the one kept")
     let restored = markdown.joined()
     for (_, _, text) in written {
-      #expect(restored.contains(text), "a note is missing from the restored export")
+      let present = restored.contains(text)
+      #expect(present, "a note is missing from the restored export")
     }
-    #expect(restored.contains("Called after revoke."))
-    #expect(!restored.contains("To be shredded."), "the shredded case came back")
+    let late = restored.contains("Called after revoke.")
+    #expect(late, "the note written after the revocation is missing from the export")
+    let shredded = restored.contains("To be shredded.")
+    #expect(!shredded, "the shredded case came back")
     #expect(!files.contains { $0.contains(doomedID) })
   }
 }
