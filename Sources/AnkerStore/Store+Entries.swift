@@ -24,14 +24,7 @@ extension Store {
   public func append(
     _ entries: [Entry], outbox: Bool, seen: UInt64, clearingReadsThrough reads: Int64? = nil
   ) throws(StoreError) {
-    var time = [UInt8]()
-    withUnsafeBytes(of: seen.bigEndian) { time += $0 }
-    var rows = [(id: [UInt8], sealed: [UInt8])]()
-    rows.reserveCapacity(entries.count)
-    for entry in entries {
-      let id = entry.id.bytes
-      rows.append((id, try sealLocal(time + entry.encoded, context: Self.entryContext + id)))
-    }
+    let rows = try sealedRows(entries, seen: seen)
     try db.transaction { () throws(StoreError) in
       let insert = try db.statement("INSERT OR IGNORE INTO entry (id, sealed) VALUES (?, ?)")
       let queue = try db.statement("INSERT OR IGNORE INTO outbox (seq) VALUES (?)")
@@ -42,6 +35,48 @@ extension Store {
       }
       if let reads { try clearReads(through: reads) }
     }
+  }
+
+  /// Each entry's row: its id, and nonce ‖ XChaCha20-Poly1305(local key, seen u64 BE ‖ wire
+  /// form, AD = context ‖ id), as `sealLocal` makes it, built in one buffer per row.
+  private func sealedRows(
+    _ entries: [Entry], seen: UInt64
+  ) throws(StoreError) -> [(id: [UInt8], sealed: [UInt8])] {
+    guard let key = secrets?.local else { throw StoreError(.locked, "unlock the journal first") }
+    var time = [UInt8]()
+    withUnsafeBytes(of: seen.bigEndian) { time += $0 }
+    var random = SystemRandom()
+    let nonces = random.bytes(AEAD.nonceCount * entries.count)
+    var context = Self.entryContext
+    let idStart = context.count
+    context += [UInt8](repeating: 0, count: Digest256.byteCount)
+    let tag = [UInt8](repeating: 0, count: AEAD.tagCount)
+    var rows = [(id: [UInt8], sealed: [UInt8])]()
+    rows.reserveCapacity(entries.count)
+    for (index, entry) in entries.enumerated() {
+      let id = entry.id.bytes
+      context.replaceSubrange(idStart..., with: id)
+      let body = entry.body
+      var row = [UInt8]()
+      row.reserveCapacity(
+        AEAD.nonceCount + 8 + entry.headerBytes.count + Signing.signatureCount + 1
+          + (body?.count ?? 0) + AEAD.tagCount)
+      row += nonces[index * AEAD.nonceCount..<(index + 1) * AEAD.nonceCount]
+      row += time
+      // The entry's wire form (`Entry.encoded`), written straight into the row.
+      row += entry.headerBytes
+      row += entry.signature
+      if let body {
+        row.append(1)
+        row += body
+      } else {
+        row.append(0)
+      }
+      row += tag
+      row.withUnsafeMutableBytes { AEAD.sealInPlace($0, key: key, associatedData: context) }
+      rows.append((id, row))
+    }
+    return rows
   }
 
   /// Every stored entry in the order this device stored them. A row that fails to decrypt or
