@@ -123,6 +123,11 @@ extension Journal {
 
   /// Joins with a journal already authenticated and placed (`dag` holds exactly `entries`,
   /// parents first): checks that it admits this device, stores it, evaluates it.
+  ///
+  /// Membership is evaluated first and decides alone whether anything is stored; then the
+  /// store's one `synchronous=FULL` transaction and the rest of the evaluation (decrypting
+  /// every body, merging) run at once, each on its own core. The join has happened only when
+  /// both are done: a failed store write leaves the laptop as it was.
   func join(dag: DAG, entries: [Entry]) throws(JournalError) {
     guard dag.waitingIDs.isEmpty else {
       throw JournalError(.invalidLog, "the journal handed over misses entries")
@@ -137,17 +142,18 @@ extension Journal {
       for entry in entries {
         if case .recoveryEnrolment? = entry.control { firstSeen[entry.id] = now }
       }
-      // The state evaluates membership anyway: evaluate once, store only if it admits us.
-      let state = JournalState(
-        dag: dag, readers: [session.secrets.box], now: now, firstSeen: firstSeen)
-      guard let me = state.membership.devices[session.secrets.signing.publicKey], !me.isRemoved
-      else {
+      let membership = Membership(dag: dag, now: now, firstSeen: firstSeen)
+      guard let me = membership.devices[session.secrets.signing.publicKey], !me.isRemoved else {
         throw JournalError(
           .notEnrolled, "this device is not admitted in the journal handed over: ask an admin")
       }
-      do { try store.append(entries, outbox: false, seen: now) } catch {
-        throw JournalError(error)
-      }
+      let readers = [session.secrets.box]
+      let (state, stored) = Concurrently.run(
+        { JournalState(dag: dag, readers: readers, now: now, membership: membership) },
+        { () -> Result<Void, StoreError> in
+          Result { () throws(StoreError) in try store.append(entries, outbox: false, seen: now) }
+        })
+      if case .failure(let error) = stored { throw JournalError(error) }
       // Stored: the join has happened. A joining device has no entries of its own yet.
       install(session, dag: dag, firstSeen: firstSeen, lastOwn: nil, state: state)
     }
