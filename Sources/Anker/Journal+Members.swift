@@ -124,10 +124,11 @@ extension Journal {
   /// Joins with a journal already authenticated and placed (`dag` holds exactly `entries`,
   /// parents first): checks that it admits this device, stores it, evaluates it.
   ///
-  /// Membership is evaluated first and decides alone whether anything is stored; then the
-  /// store's one `synchronous=FULL` transaction and the rest of the evaluation (decrypting
-  /// every body, merging) run at once, each on its own core. The join has happened only when
-  /// both are done: a failed store write leaves the laptop as it was.
+  /// The store's one `synchronous=FULL` transaction and the evaluation (membership, then
+  /// decrypting every body and merging) run at once, each on its own core. Membership alone
+  /// decides whether the transaction commits: if the journal does not admit this device it
+  /// is rolled back and nothing is stored. The join has happened only when both are done: a
+  /// failed store write leaves the laptop as it was.
   func join(dag: DAG, entries: [Entry]) throws(JournalError) {
     guard dag.waitingIDs.isEmpty else {
       throw JournalError(.invalidLog, "the journal handed over misses entries")
@@ -142,18 +143,26 @@ extension Journal {
       for entry in entries {
         if case .recoveryEnrolment? = entry.control { firstSeen[entry.id] = now }
       }
-      let membership = Membership(dag: dag, now: now, firstSeen: firstSeen)
-      guard let me = membership.devices[session.secrets.signing.publicKey], !me.isRemoved else {
+      let (readers, me) = ([session.secrets.box], session.secrets.signing.publicKey)
+      let admission = Verdict()
+      let (state, stored) = Concurrently.run(
+        { () -> JournalState? in
+          let membership = Membership(dag: dag, now: now, firstSeen: firstSeen)
+          let admitted = membership.devices[me].map { !$0.isRemoved } ?? false
+          admission.decide(admitted)
+          guard admitted else { return nil }
+          return JournalState(dag: dag, readers: readers, now: now, membership: membership)
+        },
+        { () -> Result<Bool, StoreError> in
+          Result { () throws(StoreError) in
+            try store.append(entries, outbox: false, seen: now) { admission.wait() }
+          }
+        })
+      if case .failure(let error) = stored { throw JournalError(error) }
+      guard let state, case .success(true) = stored else {
         throw JournalError(
           .notEnrolled, "this device is not admitted in the journal handed over: ask an admin")
       }
-      let readers = [session.secrets.box]
-      let (state, stored) = Concurrently.run(
-        { JournalState(dag: dag, readers: readers, now: now, membership: membership) },
-        { () -> Result<Void, StoreError> in
-          Result { () throws(StoreError) in try store.append(entries, outbox: false, seen: now) }
-        })
-      if case .failure(let error) = stored { throw JournalError(error) }
       // Stored: the join has happened. A joining device has no entries of its own yet.
       install(session, dag: dag, firstSeen: firstSeen, lastOwn: nil, state: state)
     }
