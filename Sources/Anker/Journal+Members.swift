@@ -139,15 +139,15 @@ extension Journal {
   func join(
     dag: DAG, entries: [Entry], admittedBy admin: [UInt8]? = nil, role: Role? = nil
   ) throws(JournalError) {
-    try adopt(dag: dag, entries: entries) { state, key throws(JournalError) in
-      guard let me = state.membership.devices[key], !me.isRemoved else {
+    try adopt(dag: dag, entries: entries) { membership, key throws(JournalError) in
+      guard let me = membership.devices[key], !me.isRemoved else {
         throw JournalError(
           .notEnrolled, "this device is not admitted in the journal handed over: ask an admin")
       }
       guard let admin else { return }
       // DESIGN rule 6: the admin who invited this laptop admitted it, in the invited role.
       let author = dag[me.admittedBy]?.author
-      let by = author.flatMap { state.membership.devices[$0] }
+      let by = author.flatMap { membership.devices[$0] }
       guard let by, InviteCode.fingerprintBytes(device: by.key, box: by.box) == admin,
         role == nil || me.role == role
       else {
@@ -159,10 +159,16 @@ extension Journal {
   }
 
   /// Stores a journal already authenticated and placed on a laptop that holds none yet, if
-  /// `check` accepts its state as this device (`me`) evaluates it.
+  /// `check` accepts its membership as this device (`me`) evaluates it.
+  ///
+  /// The store's one `synchronous=FULL` transaction and the evaluation (membership, then
+  /// decrypting every body and merging) run at once, each on its own core. Membership and
+  /// `check` alone decide whether the transaction commits: if `check` refuses, it is rolled
+  /// back and nothing is stored. The join has happened only when both are done: a failed
+  /// store write leaves the laptop as it was.
   func adopt(
     dag: DAG, entries: [Entry],
-    check: (JournalState, Signing.PublicKey) throws(JournalError) -> Void
+    check: (Membership, Signing.PublicKey) throws(JournalError) -> Void
   ) throws(JournalError) {
     guard dag.waitingIDs.isEmpty else {
       throw JournalError(.invalidLog, "the journal handed over misses entries")
@@ -177,12 +183,34 @@ extension Journal {
       for entry in entries {
         if case .recoveryEnrolment? = entry.control { firstSeen[entry.id] = now }
       }
-      // The state evaluates membership anyway: evaluate once, store only if it admits us.
-      let state = JournalState(
-        dag: dag, readers: [session.secrets.box], now: now, firstSeen: firstSeen)
-      try check(state, session.secrets.signing.publicKey)
-      do { try store.append(entries, outbox: false, seen: now) } catch {
-        throw JournalError(error)
+      let (readers, me) = ([session.secrets.box], session.secrets.signing.publicKey)
+      let admission = Verdict()
+      let (evaluated, stored) = Concurrently.run(
+        { () -> Result<JournalState, JournalError> in
+          let membership = Membership(dag: dag, now: now, firstSeen: firstSeen)
+          do throws(JournalError) {
+            try check(membership, me)
+          } catch {
+            admission.decide(false)
+            return .failure(error)
+          }
+          admission.decide(true)
+          return .success(
+            JournalState(dag: dag, readers: readers, now: now, membership: membership))
+        },
+        { () -> Result<Bool, StoreError> in
+          Result { () throws(StoreError) in
+            try store.append(entries, outbox: false, seen: now) { admission.wait() }
+          }
+        })
+      let state: JournalState
+      switch evaluated {
+      case .failure(let error): throw error
+      case .success(let value): state = value
+      }
+      if case .failure(let error) = stored { throw JournalError(error) }
+      guard case .success(true) = stored else {
+        throw JournalError(.store, "the store did not keep the journal handed over")
       }
       // Stored: the join has happened. A joining device has no entries of its own yet.
       install(session, dag: dag, firstSeen: firstSeen, lastOwn: nil, state: state)

@@ -97,9 +97,9 @@ extension Journal {
   /// `prepareDevice`. Like `join`, but the device need not count yet: its enrolment's time
   /// lock runs.
   package func adoptRecoveryEnrolment(dag: DAG, entries: [Entry]) throws(JournalError) {
-    try adopt(dag: dag, entries: entries) { state, me throws(JournalError) in
+    try adopt(dag: dag, entries: entries) { membership, me throws(JournalError) in
       guard
-        state.membership.enrolments.values.contains(where: { $0.device == me && !$0.isVetoed })
+        membership.enrolments.values.contains(where: { $0.device == me && !$0.isVetoed })
       else {
         throw JournalError(
           .notEnrolled, "the journal handed over holds no recovery enrolment of this laptop")

@@ -14,15 +14,15 @@ extension Journal {
     options: SyncSession<JournalSyncLocal>.Options = .init()
   ) async throws(JournalError) -> SyncReport {
     let local = JournalSyncLocal(journal: self)
-    let (journalID, device) = try withSession { session throws(JournalError) in
+    let journalID = try withSession { session throws(JournalError) in
       guard let dag = session.dag else {
         throw JournalError(.notEnrolled, "this laptop is not a member of a journal yet")
       }
-      return (dag.journal, session.secrets.signing)
+      return dag.journal
     }
     do {
       let client = try RelayClient(
-        url: relay, journal: journalID, device: device, transport: transport,
+        url: relay, journal: journalID, signer: signingKey, transport: transport,
         clock: optionsClock)
       return try await SyncSession(local: local, client: client, options: options).run()
     } catch {
@@ -64,6 +64,12 @@ extension Journal {
 
   private var optionsClock: @Sendable () -> UInt64 { options.clock }
 
+  /// The device's signing key while the journal is unlocked, for one request at a time: a
+  /// sync never holds it past a lock.
+  var signingKey: @Sendable () -> Signing.PrivateKey? {
+    { [weak self] in self?.unlockedSecrets?.signing }
+  }
+
   /// Joins a journal through the relay: a laptop an admin added (`addDevice`, then a sync of
   /// the admin's laptop) downloads the journal, which must start with the genesis `genesis`
   /// the invite named (DESIGN rule 6), and which must admit this laptop.
@@ -73,16 +79,16 @@ extension Journal {
     relay: String, journal: JournalID, genesis: EntryID, admittedBy: [UInt8]? = nil,
     role: Role? = nil, transport: any RelayTransport = URLSessionTransport()
   ) async throws(JournalError) {
-    let device = try withSession { session throws(JournalError) in
+    try withSession { session throws(JournalError) in
       guard session.dag == nil else {
         throw JournalError(.invalidArgument, "this laptop is a member of a journal already")
       }
-      return session.secrets.signing
     }
-    let local = JoiningLocal(journal: journal, device: device, genesis: genesis)
+    let local = JoiningLocal(journal: journal, signer: signingKey, genesis: genesis)
     do {
       let client = try RelayClient(
-        url: relay, journal: journal, device: device, transport: transport, clock: optionsClock)
+        url: relay, journal: journal, signer: signingKey, transport: transport,
+        clock: optionsClock)
       _ = try await SyncSession(local: local, client: client).run()
     } catch {
       throw JournalError(error)
@@ -288,21 +294,30 @@ public final class JournalSyncLocal: SyncLocal, @unchecked Sendable {
 /// is complete and checked (`Journal.join(log:genesis:)`).
 final class JoiningLocal: SyncLocal {
   let journal: JournalID
-  let deviceKey: Signing.PrivateKey
+  /// The device's key while the journal is unlocked (nil once locked: the join stops).
+  let signer: () -> Signing.PrivateKey?
   let genesisID: EntryID
   private(set) var entries: [Entry] = []
   private(set) var dag: DAG?
   private(set) var savedCursor: SyncCursor?
   private(set) var relay = ""
 
-  init(journal: JournalID, device: Signing.PrivateKey, genesis: EntryID) {
+  init(journal: JournalID, signer: @escaping () -> Signing.PrivateKey?, genesis: EntryID) {
     self.journal = journal
-    self.deviceKey = device
+    self.signer = signer
     self.genesisID = genesis
   }
 
   var journalID: JournalID { journal }
-  var device: Signing.PrivateKey { deviceKey }
+
+  var device: Signing.PrivateKey {
+    get throws(SyncError) {
+      guard let key = signer() else {
+        throw SyncError(.local, "the journal was locked during the join: stopped")
+      }
+      return key
+    }
+  }
 
   func genesis() throws(SyncError) -> Entry {
     guard let dag else {
@@ -355,7 +370,7 @@ final class JoiningLocal: SyncLocal {
 
   func attestation(now: UInt64, excluding: Set<EntryID>) throws(SyncError) -> HeadAttestation {
     HeadAttestation(
-      signedBy: deviceKey, journal: journal, time: now, count: UInt64(dag?.count ?? 0),
+      signedBy: try device, journal: journal, time: now, count: UInt64(dag?.count ?? 0),
       heads: dag?.heads ?? [])
   }
 

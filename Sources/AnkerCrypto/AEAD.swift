@@ -109,6 +109,28 @@ public enum AEAD {
     return Int(written)
   }
 
+  /// Encrypts in place a buffer laid out as nonce [24] ‖ plaintext ‖ room for the tag [16]:
+  /// afterwards it is nonce ‖ ciphertext ‖ tag, what `seal` returns behind its nonce. For many
+  /// small records (a store's rows), where a buffer per step costs more than the encryption.
+  public static func sealInPlace(
+    _ buffer: UnsafeMutableRawBufferPointer, key: Key, associatedData: [UInt8] = []
+  ) {
+    Sodium.ensureReady()
+    precondition(buffer.count >= nonceCount + tagCount, "no room for the nonce and the tag")
+    let base = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
+    let message = base + nonceCount
+    let count = buffer.count - nonceCount - tagCount
+    var written: UInt64 = 0
+    // libsodium encrypts with the stream cipher, then authenticates the ciphertext: the
+    // output may overlap the input exactly.
+    key.secret.withUnsafeBytes { keyBytes in
+      _ = crypto_aead_xchacha20poly1305_ietf_encrypt(
+        message, &written, message, UInt64(count), associatedData,
+        UInt64(associatedData.count), nil, base,
+        keyBytes.baseAddress!.assumingMemoryBound(to: UInt8.self))
+    }
+  }
+
   /// Encrypts secret bytes (a key being wrapped).
   public static func seal(
     secret: SecureBytes, key: Key, nonce: [UInt8], associatedData: [UInt8] = []

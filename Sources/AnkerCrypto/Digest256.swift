@@ -73,6 +73,26 @@ public struct Digest256: Hashable, Comparable, Sendable, CustomStringConvertible
     withUnsafeBytes(of: w3.bigEndian) { out.append(contentsOf: $0) }
   }
 
+  public static func == (lhs: Digest256, rhs: Digest256) -> Bool {
+    lhs.w0 == rhs.w0 && lhs.w1 == rhs.w1 && lhs.w2 == rhs.w2 && lhs.w3 == rhs.w3
+  }
+
+  /// One word is enough: digests are hash outputs (or keys) spread evenly over all 256
+  /// bits, and equal digests have equal words.
+  public func hash(into hasher: inout Hasher) { hasher.combine(w0) }
+
+  /// What dictionaries and sets use, without running SipHash for every lookup (they are
+  /// the hottest path of placing and evaluating a large log). The per-process, per-table
+  /// seed goes through SplitMix64's finaliser with the first word, so which digests share a
+  /// bucket cannot be known, let alone chosen, without the seed: a flood of colliding ids
+  /// would also need preimages of BLAKE2b.
+  public func _rawHashValue(seed: Int) -> Int {
+    var z = w0 ^ UInt64(UInt(bitPattern: seed)) ^ 0x9E37_79B9_7F4A_7C15
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return Int(truncatingIfNeeded: z ^ (z >> 31))
+  }
+
   public static func < (lhs: Digest256, rhs: Digest256) -> Bool {
     (lhs.w0, lhs.w1, lhs.w2, lhs.w3) < (rhs.w0, rhs.w1, rhs.w2, rhs.w3)
   }

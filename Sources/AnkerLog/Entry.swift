@@ -6,18 +6,51 @@ import AnkerCrypto
 /// ‖ body [body length] when the flag is 1. The id covers header and signature only, so a
 /// body can be erased (crypto-shred) while the header, id, signature and every chain through
 /// it still verify.
+///
+/// A value, held in one immutable shared object: copying an entry (into a dictionary, an
+/// array, a closure) costs one reference count, not the copy of its header and four buffers.
+/// Two entries are equal when they have the same id (which covers header and signature) and
+/// the same body or lack of one.
 public struct Entry: Hashable, Sendable {
   /// Domain separation for the Ed25519 signature: the signed message is this ‖ header.
   public static let signatureContext = Array("anker entry signature v1".utf8) + [0]
 
-  public let header: EntryHeader
+  @usableFromInline
+  final class Storage: Sendable {
+    @usableFromInline let header: EntryHeader
+    @usableFromInline let headerBytes: [UInt8]
+    @usableFromInline let signature: [UInt8]
+    @usableFromInline let id: EntryID
+    @usableFromInline let body: [UInt8]?
+
+    init(header: EntryHeader, headerBytes: [UInt8], signature: [UInt8], body: [UInt8]?) {
+      self.header = header
+      self.headerBytes = headerBytes
+      self.signature = signature
+      self.body = body
+      self.id = BLAKE2b.hash256(parts: [headerBytes, signature])
+    }
+  }
+
+  @usableFromInline let storage: Storage
+
+  @inlinable public var header: EntryHeader { storage.header }
   /// The header exactly as signed.
-  public let headerBytes: [UInt8]
-  public let signature: [UInt8]
+  @inlinable public var headerBytes: [UInt8] { storage.headerBytes }
+  @inlinable public var signature: [UInt8] { storage.signature }
   /// BLAKE2b-256(header ‖ signature).
-  public let id: EntryID
+  @inlinable public var id: EntryID { storage.id }
   /// The body, or nil when it has been detached (erased or not yet fetched).
-  public let body: [UInt8]?
+  @inlinable public var body: [UInt8]? { storage.body }
+
+  public static func == (lhs: Entry, rhs: Entry) -> Bool {
+    lhs.storage === rhs.storage || (lhs.storage.id == rhs.storage.id && lhs.body == rhs.body)
+  }
+
+  public func hash(into hasher: inout Hasher) {
+    hasher.combine(storage.id)
+    hasher.combine(storage.body != nil)
+  }
 
   /// Signs a new entry. Callers normally go through `EntryDraft`, which computes the
   /// sequence, prev, parents and Lamport number from the DAG.
@@ -39,11 +72,7 @@ public struct Entry: Hashable, Sendable {
   private init(
     header: EntryHeader, headerBytes: [UInt8], signature: [UInt8], body: [UInt8]?
   ) {
-    self.header = header
-    self.headerBytes = headerBytes
-    self.signature = signature
-    self.body = body
-    self.id = BLAKE2b.hash256(parts: [headerBytes, signature])
+    storage = Storage(header: header, headerBytes: headerBytes, signature: signature, body: body)
   }
 
   /// Decodes and checks every rule that needs neither a key nor another entry: canonical
@@ -126,9 +155,9 @@ public struct Entry: Hashable, Sendable {
     return try? Control(decoding: body)
   }
 
-  public var author: Signing.PublicKey { header.author }
-  public var sequence: UInt64 { header.sequence }
-  public var lamport: UInt64 { header.lamport }
-  public var parents: [EntryID] { header.parents }
-  public var prev: EntryID? { header.prev }
+  @inlinable public var author: Signing.PublicKey { storage.header.author }
+  @inlinable public var sequence: UInt64 { storage.header.sequence }
+  @inlinable public var lamport: UInt64 { storage.header.lamport }
+  @inlinable public var parents: [EntryID] { storage.header.parents }
+  @inlinable public var prev: EntryID? { storage.header.prev }
 }

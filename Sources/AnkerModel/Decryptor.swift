@@ -13,6 +13,10 @@ struct Decryptor {
   }
 
   let order: [Entry]
+  /// For each entry of `order`, whether membership counts it.
+  let valid: [Bool]
+  /// Indices in `order` of the valid control entries.
+  let controls: [Int]
   let membership: Membership
   let readers: [Box.PrivateKey]
   var keys = KeyRing()
@@ -68,27 +72,42 @@ struct Decryptor {
   /// How many case keys there were when combinations were last added.
   private var combinedAt = -1
 
-  init(order: [Entry], membership: Membership, readers: [Box.PrivateKey]) {
+  init(
+    order: [Entry], valid: [Bool], controls: [Int], membership: Membership,
+    readers: [Box.PrivateKey]
+  ) {
     self.order = order
+    self.valid = valid
+    self.controls = controls
     self.membership = membership
     self.readers = readers
   }
 
   mutating func run() {
     var erasedBodies: Set<Digest256> = []
-    for entry in order where membership.isValid(entry.id) {
-      if case .erasure(let erasure)? = entry.control { erasedBodies.formUnion(erasure.bodies) }
+    for index in controls {
+      if case .erasure(let erasure)? = order[index].control {
+        erasedBodies.formUnion(erasure.bodies)
+      }
     }
-    for entry in order where erasedBodies.contains(entry.header.bodyHash) {
-      if entry.bodyKind != .control && entry.header.bodyLength > 0 { erased.insert(entry.id) }
+    if !erasedBodies.isEmpty {
+      for entry in order where erasedBodies.contains(entry.header.bodyHash) {
+        if entry.bodyKind != .control && entry.header.bodyLength > 0 { erased.insert(entry.id) }
+      }
     }
-    for entry in order where membership.isValid(entry.id) {
-      guard let control = entry.control else { continue }
-      openWraps(control, entry: entry)
+    for index in controls {
+      guard let control = order[index].control else { continue }
+      openWraps(control, entry: order[index])
     }
-    var pending = order.filter {
-      membership.isValid($0.id) && !erased.contains($0.id) && $0.bodyKind == .sealed
+    var pending = [Entry]()
+    pending.reserveCapacity(order.count)
+    for (index, entry) in order.enumerated()
+    where valid[index] && entry.bodyKind == .sealed
+      && (erased.isEmpty || !erased.contains(entry.id))
+    {
+      pending.append(entry)
     }
+    records.reserveCapacity(pending.count)
     while true {
       var progress = false
       pending = pending.filter { entry in
@@ -100,6 +119,8 @@ struct Decryptor {
     }
     unreadable = Set(pending.map(\.id))
     for id in refused { records[id] = nil }
+    // Nothing below applies without a shredded case.
+    guard !shredded.isEmpty else { return }
     // What a shred has not reached yet: key records of shredded cases and entries under their
     // keys whose bodies no erasure lists (written concurrently with the shred).
     for (id, decoded) in records where !erased.contains(id) {
@@ -143,38 +164,47 @@ struct Decryptor {
   private mutating func decrypt(_ entry: Entry) -> Bool {
     guard let body = entry.body else { return false }
     let position = entry.header.positionBytes
-    if hints[entry.id] == nil {
+    // A hint opened in an earlier round is kept only for entries that did not settle then.
+    var hint = hints.isEmpty ? nil : hints[entry.id]
+    if hint == nil {
       guard let epoch = SealedBody.epoch(of: body) else { return false }
-      for candidate in keys.epochs[epoch] ?? [] {
+      let candidates = keys.epochs[epoch] ?? []
+      for candidate in candidates {
         if let ref = try? SealedBody.openHint(body, position: position, epochKey: candidate.key) {
-          hints[entry.id] = (ref, candidate.key)
+          hint = (ref, candidate.key)
           break
         }
       }
-      if hints[entry.id] == nil && (keys.epochs[epoch]?.count ?? 0) > 1 {
+      if hint == nil && candidates.count > 1 {
         for candidate in keys.epochCombinations(epoch) {
           if let ref = try? SealedBody.openHint(
             body, position: position, epochKey: candidate.key)
           {
-            hints[entry.id] = (ref, candidate.key)
+            hint = (ref, candidate.key)
             break
           }
         }
       }
     }
-    guard let (ref, epochKey) = hints[entry.id] else { return false }
+    guard let (ref, epochKey) = hint else { return false }
     if ref != .zero && keys.caseKeys[ref] == nil && keys.caseKeys.count != combinedAt {
       keys.addCaseCombinations()
       combinedAt = keys.caseKeys.count
     }
     let caseKey = ref == .zero ? nil : keys.caseKeys[ref]
-    guard ref == .zero || caseKey != nil else { return false }
+    guard ref == .zero || caseKey != nil else {
+      hints[entry.id] = (ref, epochKey)
+      return false
+    }
     guard
       let plaintext = try? SealedBody.open(
         body, position: position, keyRef: ref, contentKey: caseKey?.key ?? epochKey)
     else {
       // A key learned through a back-link may be a forgery; wait for the real one.
-      if caseKey?.viaLink == true { return false }
+      if caseKey?.viaLink == true {
+        hints[entry.id] = (ref, epochKey)
+        return false
+      }
       records[entry.id] = .malformed
       return true
     }

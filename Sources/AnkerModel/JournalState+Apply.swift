@@ -2,16 +2,17 @@ import AnkerCrypto
 import AnkerLog
 
 extension JournalState {
+  private static let journalLevel: Set<RecordKind> = [
+    .person, .clientCreated, .clientField, .caseKey, .epochLink, .caseShredded, .readAudit,
+  ]
+
   /// Folds one decrypted record into the state. Called in causal order; every rule below
   /// gives the same result for any causal order, because a record names what it replaces.
   mutating func apply(_ record: Record, entry: Entry, key: KeyRing.CaseKey?) {
     let keyCase = key?.caseID
     let author = person(of: entry.author)
     // Journal-level records count only under the epoch key; case records only under a case key.
-    let journalLevel: Set<RecordKind> = [
-      .person, .clientCreated, .clientField, .caseKey, .epochLink, .caseShredded, .readAudit,
-    ]
-    guard journalLevel.contains(record.kind) == (key == nil) else { return }
+    guard Self.journalLevel.contains(record.kind) == (key == nil) else { return }
     switch record.kind {
     case .person:
       guard let id = record[person: .person], let name = record[string: .name] else { return }

@@ -8,8 +8,9 @@ extension JournalState {
   /// faulty or malicious admin device cannot quietly hand a removed device the new key, and a
   /// remaining device left without it is named (an admin's `shareNewestKey` repairs that).
   /// Deterministic: it depends on the DAG alone.
-  mutating func checkRotationWraps(dag: DAG, order: [Entry]) {
-    for entry in order where membership.isValid(entry.id) {
+  /// `controls` are the valid control entries in causal order.
+  mutating func checkRotationWraps(dag: DAG, controls: [Entry]) {
+    for entry in controls {
       let wraps: [KeyWrap]
       var removedHere: Signing.PublicKey?
       switch entry.control {

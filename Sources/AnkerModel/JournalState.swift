@@ -107,12 +107,26 @@ public struct JournalState: Sendable {
   public init(
     dag: DAG, readers: [Box.PrivateKey], now: UInt64, firstSeen: [EntryID: UInt64] = [:]
   ) {
-    membership = Membership(dag: dag, now: now, firstSeen: firstSeen)
+    self.init(
+      dag: dag, readers: readers, now: now,
+      membership: Membership(dag: dag, now: now, firstSeen: firstSeen))
+  }
+
+  /// As `init(dag:readers:now:firstSeen:)`, with the membership of `dag` at `now` already
+  /// evaluated (`Membership(dag:now:firstSeen:)` with the same arguments): a caller that
+  /// must check admission before anything else does not evaluate it twice.
+  package init(dag: DAG, readers: [Box.PrivateKey], now: UInt64, membership: Membership) {
+    self.membership = membership
     self.readers = readers
     let order = dag.causalOrder
+    position.reserveCapacity(order.count)
     for (index, entry) in order.enumerated() { position[entry.id] = index }
     orderIDs = order.map(\.id)
-    var reader = Decryptor(order: order, membership: membership, readers: readers)
+    // Validity and the control entries among the valid, looked up once for every pass below.
+    let valid = order.map { membership.isValid($0.id) }
+    let controls = order.indices.filter { valid[$0] && order[$0].bodyKind == .control }
+    var reader = Decryptor(
+      order: order, valid: valid, controls: controls, membership: membership, readers: readers)
     reader.run()
     keys = reader.keys
     erased = reader.erased
@@ -121,7 +135,7 @@ public struct JournalState: Sendable {
     unreadable = reader.unreadable
     for group in dag.equivocations { faults.append(.equivocation(group.map(\.id))) }
     for id in reader.refused.sorted() { faults.append(.refusedRecord(id)) }
-    checkRotationWraps(dag: dag, order: order)
+    checkRotationWraps(dag: dag, controls: controls.map { order[$0] })
     for id in membership.missingBodies where !reader.erasedIDs.contains(id) {
       faults.append(.missingBody(id))
     }
@@ -130,8 +144,8 @@ public struct JournalState: Sendable {
     // writers use).
     var introduced: [UInt32: [Set<Box.PublicKey>]] = [:]
     var admitted: [UInt32: Set<Box.PublicKey>] = [:]
-    for entry in order where membership.isValid(entry.id) {
-      switch entry.control {
+    for index in controls {
+      switch order[index].control {
       case .genesis(let value)?:
         introduced[1, default: []].append(Set(value.wraps.map(\.recipient)))
       case .deviceRemoved(let value)?:
@@ -148,8 +162,7 @@ public struct JournalState: Sendable {
     newestEpochRecipients = candidates.dropFirst().reduce(into: candidates.first ?? []) {
       $0.formIntersection($1)
     }.union(admitted[newestEpoch] ?? [])
-    for entry in order {
-      guard membership.isValid(entry.id) else { continue }
+    for (index, entry) in order.enumerated() where valid[index] {
       if let control = entry.control { applyControl(control, entry) }
       guard let decoded = reader.records[entry.id] else { continue }
       switch decoded {

@@ -135,6 +135,7 @@ public final class Store {
       PRAGMA foreign_keys=ON;
       PRAGMA trusted_schema=OFF;
       PRAGMA busy_timeout=5000;
+      PRAGMA cache_size=-32768;
       """)
     try Migrations.migrate(database)
     return database

@@ -86,14 +86,28 @@ public struct RelayClient: Sendable {
   /// How the relay is named in reports: its origin.
   public let origin: String
   let journal: JournalID
-  let device: Signing.PrivateKey
+  /// The key that signs requests, asked for at each request and held only while signing it:
+  /// nil once the journal is locked, so a sync running then stops instead of keeping the key.
+  let signer: @Sendable () -> Signing.PrivateKey?
   let transport: any RelayTransport
   let clock: @Sendable () -> UInt64
 
-  /// `url` is the relay's base address, `scheme://host[:port]`.
+  /// `url` is the relay's base address, `scheme://host[:port]`. The client keeps `device`
+  /// for as long as it lives.
   public init(
     url: String, journal: JournalID, device: Signing.PrivateKey, transport: any RelayTransport,
     clock: @escaping @Sendable () -> UInt64
+  ) throws(SyncError) {
+    try self.init(
+      url: url, journal: journal, signer: { device }, transport: transport, clock: clock)
+  }
+
+  /// As `init(url:journal:device:transport:clock:)`, with the signing key asked of `signer`
+  /// for each request (nil: the key is gone, the request is not sent). The client keeps no
+  /// key of its own.
+  public init(
+    url: String, journal: JournalID, signer: @escaping @Sendable () -> Signing.PrivateKey?,
+    transport: any RelayTransport, clock: @escaping @Sendable () -> UInt64
   ) throws(SyncError) {
     guard let components = URLComponents(string: url), let scheme = components.scheme,
       scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty,
@@ -104,7 +118,7 @@ public struct RelayClient: Sendable {
     let port = components.port.map { ":\($0)" } ?? ""
     origin = "\(scheme)://\(host)\(port)"
     self.journal = journal
-    self.device = device
+    self.signer = signer
     self.transport = transport
     self.clock = clock
   }
@@ -124,13 +138,10 @@ public struct RelayClient: Sendable {
   ) async -> Outcome {
     var headers = [(String, String)]()
     if signed {
-      var random = SystemRandom()
-      let now = Int64(clamping: clock())
-      let time = UInt64(max(0, now.addingReportingOverflow(skew).partialValue))
-      headers = RequestSignature.headers(
-        signedBy: device, origin: origin, journal: journal, method: method,
-        pathWithQuery: pathWithQuery, body: body, time: time,
-        nonce: random.bytes(RequestSignature.nonceCount))
+      guard let signed = signatureHeaders(method, pathWithQuery, body: body, skew: skew) else {
+        return .noAnswer("the signing key is gone (locked)")
+      }
+      headers = signed
     }
     do {
       let response = try await transport.send(
@@ -141,5 +152,23 @@ public struct RelayClient: Sendable {
     }
   }
 
+  /// The signature headers, or nil without a key. The key is held only in here, never
+  /// across the wait for an answer.
+  private func signatureHeaders(
+    _ method: String, _ pathWithQuery: String, body: [UInt8], skew: Int64
+  ) -> [(String, String)]? {
+    guard let device = signer() else { return nil }
+    var random = SystemRandom()
+    let now = Int64(clamping: clock())
+    let time = UInt64(max(0, now.addingReportingOverflow(skew).partialValue))
+    return RequestSignature.headers(
+      signedBy: device, origin: origin, journal: journal, method: method,
+      pathWithQuery: pathWithQuery, body: body, time: time,
+      nonce: random.bytes(RequestSignature.nonceCount))
+  }
+
   public var journalPath: String { "/v1/journals/\(journal.hex)" }
+
+  /// False once the signing key is gone (the journal was locked): no signed request can go.
+  public var canSign: Bool { signer() != nil }
 }

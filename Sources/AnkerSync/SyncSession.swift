@@ -193,17 +193,65 @@ public final class SyncSession<Local: SyncLocal> {
     var head: UInt64
   }
 
+  /// A page asked for before the one before it was taken: the relay serves it (and the
+  /// network carries it) while this device checks and stores the previous one.
+  private struct Prefetch {
+    var after: UInt64
+    /// The answer and, when it came with a body, its records decoded (hashed and checked
+    /// entry by entry) on the way, off the path of the page being taken.
+    var answer: Task<(RelayClient.Outcome, [(sequence: UInt64, entry: Entry)]?), Never>
+  }
+
+  private func pagePath(after sequence: UInt64) -> String {
+    client.journalPath + "/entries?after=\(sequence)&limit=\(options.pageSize)"
+  }
+
+  /// Sends the request for the page after `sequence` now; its answer is used only if the
+  /// cursor stands exactly there when the next page is due (else it is dropped unread).
+  private func prefetch(after sequence: UInt64) -> Prefetch? {
+    guard report.requests < options.maxRequests else { return nil }
+    report.requests += 1
+    let (client, path, skew) = (client, pagePath(after: sequence), skew)
+    return Prefetch(
+      after: sequence,
+      answer: Task {
+        let outcome = await client.send("GET", path, skew: skew)
+        guard case .answer(let response) = outcome, (200..<300).contains(response.status)
+        else { return (outcome, nil) }
+        return (outcome, try? Wire.decodePage(response.body))
+      })
+  }
+
   private func pull() async throws(SyncError) {
     var mismatches = 0
+    // Up to two pages in flight ahead of the one being taken, ascending by cursor.
+    var ahead = [Prefetch]()
+    defer { for next in ahead { next.answer.cancel() } }
     while true {
-      let path = client.journalPath + "/entries?after=\(cursor.sequence)&limit=\(options.pageSize)"
-      let page = try await callCreatingJournal("GET", path) { response throws(WireError) in
+      let path = pagePath(after: cursor.sequence)
+      var prefetched: RelayClient.Outcome?
+      var decoded: [(sequence: UInt64, entry: Entry)]?
+      if let next = ahead.first, next.after == cursor.sequence {
+        ahead.removeFirst()
+        (prefetched, decoded) = await next.answer.value
+      } else {
+        // The cursor is not where they were asked from (an entry waits, a repair): drop them.
+        for next in ahead { next.answer.cancel() }
+        ahead = []
+      }
+      let page = try await callCreatingJournal("GET", path, prefetched: prefetched) {
+        response throws(WireError) in
+        // Decoded records belong to the first answer only (the prefetched one).
+        let ready = decoded
+        decoded = nil
         guard let checkpointHex = response.headers[PageHeaders.checkpoint],
           let checkpointBytes = Hex.decode(checkpointHex),
           let head = response.headers[PageHeaders.head].flatMap(UInt64.init)
         else { throw WireError(.truncated, "a page lacks its checkpoint") }
+        var records = ready ?? []
+        if ready == nil { records = try Wire.decodePage(response.body) }
         return Page(
-          records: try Wire.decodePage(response.body),
+          records: records,
           checkpoint: try self.checkpoint(checkpointBytes),
           head: head)
       }
@@ -211,6 +259,19 @@ public final class SyncSession<Local: SyncLocal> {
       switch verify(page) {
       case .consistent(let chains):
         mismatches = 0
+        // More after this page: ask for the next two now, from where the cursor will stand
+        // once this page is taken whole, and once the next one (if full) is.
+        if let last = page.records.last?.sequence, last < page.head {
+          var wanted = [last]
+          let size = UInt64(options.pageSize)
+          if last + size < page.head { wanted.append(last + size) }
+          for next in ahead where !wanted.contains(next.after) { next.answer.cancel() }
+          ahead.removeAll { !wanted.contains($0.after) }
+          for after in wanted where !ahead.contains(where: { $0.after == after }) {
+            if let next = prefetch(after: after) { ahead.append(next) }
+          }
+          ahead.sort { $0.after < $1.after }
+        }
         let complete = try await take(page, chains: chains)
         options.progress?(
           SyncProgress(phase: .pulling, done: Int(cursor.sequence), total: Int(page.head)))
@@ -433,8 +494,11 @@ public final class SyncSession<Local: SyncLocal> {
 
   /// Sends a request, retrying (bounded) when there is no answer, a server error, or an
   /// answer that cannot be read. A refusal with a JSON error stops the sync with it.
+  /// `prefetched`, when given, is the answer to the first try, sent earlier (and counted
+  /// then); retries go out afresh.
   private func call<T>(
     _ method: String, _ path: String, body: [UInt8] = [], signed: Bool = true,
+    prefetched: RelayClient.Outcome? = nil,
     decode: (HTTPExchange.Response) throws(WireError) -> T
   ) async throws(SyncError) -> T {
     var problem = "no answer"
@@ -442,13 +506,23 @@ public final class SyncSession<Local: SyncLocal> {
       if attempt > 0 {
         try? await Task.sleep(for: options.retryPause * (1 << min(attempt, 5)))
       }
-      guard report.requests < options.maxRequests else {
+      guard !signed || client.canSign else {
         throw SyncError(
-          .protocolViolation, "the sync with \(relay) took too many requests: stopped")
+          .local, "the journal was locked during the sync: stopped; nothing taken was lost")
       }
-      report.requests += 1
-      report.bytesSent += body.count
-      switch await client.send(method, path, body: body, signed: signed, skew: skew) {
+      let outcome: RelayClient.Outcome
+      if attempt == 0, let prefetched {
+        outcome = prefetched
+      } else {
+        guard report.requests < options.maxRequests else {
+          throw SyncError(
+            .protocolViolation, "the sync with \(relay) took too many requests: stopped")
+        }
+        report.requests += 1
+        report.bytesSent += body.count
+        outcome = await client.send(method, path, body: body, signed: signed, skew: skew)
+      }
+      switch outcome {
       case .noAnswer(let why):
         problem = why
       case .answer(let response):
@@ -492,10 +566,11 @@ public final class SyncSession<Local: SyncLocal> {
   /// device wrote its genesis.
   private func callCreatingJournal<T>(
     _ method: String, _ path: String, body: [UInt8] = [],
+    prefetched: RelayClient.Outcome? = nil,
     decode: (HTTPExchange.Response) throws(WireError) -> T
   ) async throws(SyncError) -> T {
     do {
-      return try await call(method, path, body: body, decode: decode)
+      return try await call(method, path, body: body, prefetched: prefetched, decode: decode)
     } catch  where error.relayCode == "unknownJournal" {
       let genesis = try local.genesis()
       guard genesis.author == (try local.device.publicKey) else {

@@ -283,14 +283,32 @@ import Testing
     #expect(throws: JournalError.self) {
       try joining.join(log: try one.exportLog(), genesis: genesisOfTwo)
     }
-    // A log that has not admitted this device is refused too.
+    // A log that has not admitted this device is refused too, and nothing of it is stored
+    // (the join writes while membership is checked, and rolls back): reopened, the laptop
+    // is still no member; admitted later, it joins.
     let genesisOfOne = try one.state.membership.devices.values.first { $0.role == .admin }!
       .admittedBy
-    let (stranger, _) = try Journal.prepareDevice(
-      at: directory.path + "/stranger", passphrase: passphrase("d"), options: testOptions)
-    #expect(throws: JournalError.self) {
-      try stranger.join(log: try one.exportLog(), genesis: genesisOfOne)
+    let strangerPath = directory.path + "/stranger"
+    let request2: DeviceRequest
+    do {
+      let (stranger, request) = try Journal.prepareDevice(
+        at: strangerPath, passphrase: passphrase("d"), options: testOptions)
+      request2 = request
+      do {
+        try stranger.join(log: try one.exportLog(), genesis: genesisOfOne)
+        Issue.record("a journal that does not admit this device was joined")
+      } catch {
+        #expect(error.code == .notEnrolled)
+      }
+      #expect(throws: JournalError.self) { _ = try stranger.identity }
+      stranger.lock()
     }
+    let reopened = try Journal.open(at: strangerPath, options: testOptions)
+    try reopened.unlock(passphrase: passphrase("d"))
+    #expect(throws: JournalError.self) { _ = try reopened.identity }
+    try one.addDevice(request2, role: .worker, name: "D")
+    try reopened.join(log: try one.exportLog(), genesis: genesisOfOne)
+    #expect(try reopened.identity.genesis == genesisOfOne)
   }
 
   @Test func idleTimeoutLocks() throws {
