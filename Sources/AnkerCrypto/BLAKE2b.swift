@@ -23,7 +23,38 @@ public enum BLAKE2b {
 
   /// BLAKE2b-256 of `data` as a digest.
   public static func hash256(_ data: some ByteSource) -> Digest256 {
-    hash256(parts: [data])
+    Sodium.ensureReady()
+    return withUnsafeTemporaryAllocation(byteCount: 32, alignment: 8) { out in
+      data.withBytes { input in
+        _ = crypto_generichash(
+          out.baseAddress!.assumingMemoryBound(to: UInt8.self), 32,
+          input.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(input.count), nil, 0)
+      }
+      return Digest256(unsafeBytes: UnsafeRawBufferPointer(out))
+    }
+  }
+
+  /// BLAKE2b-256 of `first ‖ second` (an entry's header and signature), without
+  /// concatenating them and without a heap allocation: the state lives on the stack.
+  public static func hash256(_ first: some ByteSource, _ second: some ByteSource) -> Digest256 {
+    Sodium.ensureReady()
+    return withUnsafeTemporaryAllocation(
+      byteCount: crypto_generichash_statebytes() + 32, alignment: 64
+    ) { memory in
+      let state = OpaquePointer(memory.baseAddress!)
+      let out = memory.baseAddress! + crypto_generichash_statebytes()
+      _ = crypto_generichash_init(state, nil, 0, 32)
+      first.withBytes { input in
+        _ = crypto_generichash_update(
+          state, input.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(input.count))
+      }
+      second.withBytes { input in
+        _ = crypto_generichash_update(
+          state, input.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(input.count))
+      }
+      _ = crypto_generichash_final(state, out.assumingMemoryBound(to: UInt8.self), 32)
+      return Digest256(unsafeBytes: UnsafeRawBufferPointer(start: out, count: 32))
+    }
   }
 
   /// BLAKE2b-256 of the concatenation of `parts`, without concatenating them.

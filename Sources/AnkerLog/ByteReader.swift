@@ -5,17 +5,26 @@ import AnkerCrypto
 package struct ByteReader {
   package let bytes: [UInt8]
   package private(set) var offset: Int
+  /// Where reading stops: the end of `bytes`, or of the part of it being read.
+  package let end: Int
 
   package init(_ bytes: [UInt8], offset: Int = 0) {
-    self.bytes = bytes
-    self.offset = offset
+    self.init(bytes, range: offset..<bytes.count)
   }
 
-  package var remaining: Int { bytes.count - offset }
-  package var isAtEnd: Bool { offset == bytes.count }
+  /// Reads only `range` of `bytes` (one entry of a page), without copying it out.
+  package init(_ bytes: [UInt8], range: Range<Int>) {
+    precondition(range.lowerBound >= 0 && range.upperBound <= bytes.count, "range outside bytes")
+    self.bytes = bytes
+    self.offset = range.lowerBound
+    self.end = range.upperBound
+  }
+
+  package var remaining: Int { end - offset }
+  package var isAtEnd: Bool { offset == end }
 
   package mutating func byte(_ field: String) throws(LogError) -> UInt8 {
-    guard offset < bytes.count else { throw LogError(.truncated, "entry ends inside \(field)") }
+    guard offset < end else { throw LogError(.truncated, "entry ends inside \(field)") }
     defer { offset += 1 }
     return bytes[offset]
   }

@@ -28,7 +28,7 @@ public struct Entry: Hashable, Sendable {
       self.headerBytes = headerBytes
       self.signature = signature
       self.body = body
-      self.id = BLAKE2b.hash256(parts: [headerBytes, signature])
+      self.id = BLAKE2b.hash256(headerBytes, signature)
     }
   }
 
@@ -80,9 +80,15 @@ public struct Entry: Hashable, Sendable {
   /// structure. It does not check the signature: see `verifySignature()` and
   /// `ChainVerification`.
   public init(decoding bytes: [UInt8]) throws(LogError) {
-    var reader = ByteReader(bytes)
+    try self.init(decoding: bytes, range: 0..<bytes.count)
+  }
+
+  /// Decodes the entry that fills exactly `range` of `bytes` (one entry of a page), copying
+  /// only its header, signature and body out.
+  public init(decoding bytes: [UInt8], range: Range<Int>) throws(LogError) {
+    var reader = ByteReader(bytes, range: range)
     let header = try EntryHeader.decode(from: &reader)
-    let headerBytes = Array(bytes[0..<reader.offset])
+    let headerBytes = Array(bytes[range.lowerBound..<reader.offset])
     let signature = Array(try reader.take(Signing.signatureCount, "signature"))
     let flag = try reader.byte("body flag")
     var body: [UInt8]?

@@ -34,10 +34,26 @@ extension Store {
   /// As `append`, except that the transaction, once every row is in, commits only if
   /// `commit()` says so; else it is rolled back and nothing is stored. Returns whether it
   /// committed. (A join writes while it still checks that the journal admits this device.)
+  ///
+  /// Into a store that holds no entries yet, the rows go straight into the database file
+  /// under a rollback journal, so they are written once: through the write-ahead log they
+  /// would be written twice, once to the log and again when it is checkpointed (DECISIONS
+  /// 43). A crash in between leaves a hot journal that SQLite rolls back at the next open,
+  /// which puts the store back into write-ahead logging.
   public func append(
     _ entries: [Entry], outbox: Bool, seen: UInt64, committingIf commit: () -> Bool
   ) throws(StoreError) -> Bool {
     let rows = try sealedRows(entries, seen: seen)
+    let bulk = try db.scalarText("SELECT NOT EXISTS (SELECT 1 FROM entry)") == "1"
+    if bulk {
+      guard try db.scalarText("PRAGMA journal_mode=DELETE")?.lowercased() == "delete" else {
+        throw StoreError(.io, "the store could not take a first large write")
+      }
+    }
+    defer {
+      // Durable either way: FULL commits under both journals; reopening sets WAL again.
+      if bulk { _ = try? db.scalarText("PRAGMA journal_mode=WAL") }
+    }
     try db.execute("BEGIN IMMEDIATE")
     do {
       try insert(rows, outbox: outbox)

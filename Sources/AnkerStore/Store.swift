@@ -143,7 +143,9 @@ public final class Store {
 
   /// The database and everything derived from it (the snapshot).
   private static func removeDatabaseFiles(in directory: String) {
-    for suffix in ["", "-wal", "-shm"] { FileIO.remove(directory + "/" + databaseName + suffix) }
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+      FileIO.remove(directory + "/" + databaseName + suffix)
+    }
     for name in ["snapshot", "snapshot.new", "snapshot-key"] {
       FileIO.remove(directory + "/" + name)
     }

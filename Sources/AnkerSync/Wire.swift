@@ -77,7 +77,7 @@ public enum Wire {
         throw WireError(.truncated, "a page is truncated")
       }
       do {
-        out.append((sequence, try Entry(decoding: Array(bytes[offset..<offset + length]))))
+        out.append((sequence, try Entry(decoding: bytes, range: offset..<offset + length)))
       } catch {
         throw WireError(.malformedEntry, "an entry the relay sent is malformed (\(error.code))")
       }

@@ -131,4 +131,30 @@ struct PaddingTests {
     #expect(accepted.isEmpty)
     #expect(try Padding.unpad(padded) == content)
   }
+
+  /// ISO/IEC 7816-4 unpadding written out the long way: the last byte that is not zero must
+  /// be the 0x80 marker; what comes before it is the content.
+  static func referenceUnpad(_ bytes: [UInt8]) -> [UInt8]? {
+    guard let marker = bytes.lastIndex(where: { $0 != 0 }), bytes[marker] == 0x80 else {
+      return nil
+    }
+    return Array(bytes[..<marker])
+  }
+
+  @Test("unpad agrees with the reference around every word boundary, damaged or not")
+  func unpadAgreesWithReference() throws {
+    var random = SeededRandom(seed: 63)
+    var disagreements = 0
+    for contentLength in 0..<40 {
+      for extra in 1..<40 {
+        var padded = try Padding.pad(random.bytes(contentLength), toLength: contentLength + extra)
+        if random.bytes(1)[0] & 1 == 0 {
+          let index = Int(random.bytes(1)[0]) % padded.count
+          padded[index] = random.bytes(1)[0]
+        }
+        if (try? Padding.unpad(padded)) != Self.referenceUnpad(padded) { disagreements += 1 }
+      }
+    }
+    #expect(disagreements == 0)
+  }
 }

@@ -131,4 +131,92 @@ func run(
     #expect(missing.isEmpty, "\(missing.count) appends that returned are missing")
     #expect(state.faults.isEmpty)
   }
+
+  /// A laptop joining a journal of 4,000 entries (stored in one large first write, under a
+  /// rollback journal) is killed with SIGKILL at random moments, 12 times, each time from
+  /// the same prepared laptop: afterwards its store passes SQLite's integrity check and is
+  /// back in write-ahead logging, and the laptop is either not a member yet or holds the
+  /// whole journal; a join that said it was done is done.
+  @Test func aJoinKilledAtAnyMomentLeavesTheLaptopWholeOrUnjoined() throws {
+    let directory = TemporaryDirectory()
+    defer { directory.cleanUp() }
+    let (admin, _) = try Journal.create(
+      at: directory.path + "/admin", passphrase: passphrase("a"), name: "Admin",
+      options: testOptions)
+    let caseID = try admin.createCase(type: .outreach)
+    let prepared = directory.path + "/prepared"
+    do {
+      let (laptop, request) = try Journal.prepareDevice(
+        at: prepared, passphrase: passphrase("join"), options: testOptions)
+      try admin.addDevice(request, role: .worker, name: "Worker")
+      laptop.lock()
+    }
+    for index in 0..<4_000 {
+      try admin.addNote(.outreachContact, text: "contact \(index)", in: caseID)
+    }
+    let logFile = directory.path + "/log"
+    try Data(try admin.exportLog()).write(to: URL(fileURLWithPath: logFile))
+    let genesis = try admin.identity.genesis
+    let expected = try admin.openCase(caseID).notes.count
+    let input = ["join", genesis.hex, logFile].joined(separator: "\n") + "\n"
+    let path = directory.path + "/laptop"
+    let fresh = {
+      try? FileManager.default.removeItem(atPath: path)
+      try FileManager.default.copyItem(atPath: prepared, toPath: path)
+    }
+    let said = { (output: String) in output.split(separator: "\n").contains("joined") }
+
+    // How long an uninterrupted child takes here: the kills are spread over it.
+    try fresh()
+    let started = Date()
+    let whole = try run("anker-test-child", ["join", path], input: input)
+    let span = Date().timeIntervalSince(started)
+    #expect(whole.status == 0 && said(whole.output))
+
+    var random = SystemRandom()
+    var outcomes = (killed: 0, member: 0, unjoined: 0)
+    for _ in 0..<12 {
+      try fresh()
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: executable("anker-test-child"))
+      process.arguments = ["join", path]
+      let stdin = Pipe()
+      let stdout = Pipe()
+      process.standardInput = stdin
+      process.standardOutput = stdout
+      try process.run()
+      stdin.fileHandleForWriting.write(Data(input.utf8))
+      try stdin.fileHandleForWriting.close()
+      usleep(UInt32(span * Double(random.bytes(1)[0]) / 255 * 1_000_000))
+      kill(process.processIdentifier, SIGKILL)
+      process.waitUntilExit()
+      let output = String(
+        decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      if process.terminationReason == .uncaughtSignal { outcomes.killed += 1 }
+
+      do {
+        let store = try Store.open(at: path)
+        try store.checkIntegrity()
+      }
+      // The database header's read and write versions (bytes 18 and 19) are 2 in WAL mode.
+      let header = Array(readFile(path + "/journal.sqlite").prefix(20))
+      #expect(header.count == 20 && header[18] == 2 && header[19] == 2)
+      let laptop = try Journal.open(at: path, options: testOptions)
+      try laptop.unlock(passphrase: passphrase("join"))
+      if (try? laptop.identity) != nil {
+        outcomes.member += 1
+        let complete = try laptop.openCase(caseID).notes.count == expected
+        #expect(complete, "a killed join left part of the journal")
+      } else {
+        outcomes.unjoined += 1
+        #expect(!said(output), "a join that said it was done is undone")
+        // Not a member: the next join takes the journal whole.
+        try laptop.join(log: try admin.exportLog(), genesis: genesis)
+        #expect(try laptop.openCase(caseID).notes.count == expected)
+      }
+      laptop.lock()
+    }
+    #expect(outcomes.killed >= 6)
+    #expect(outcomes.member + outcomes.unjoined == 12)
+  }
 }

@@ -1,6 +1,7 @@
 import Anker
 import AnkerCrypto
 import AnkerModel
+import Foundation
 
 #if canImport(Glibc)
   import Glibc
@@ -15,6 +16,9 @@ import AnkerModel
 ///                                        id once its append returned
 ///     anker-test-child scenario DIR      create a journal and write the distinctive strings
 ///                                        it reads from stdin, then lock; prints "ok"
+///     anker-test-child join DIR          unlock a prepared laptop and join the journal whose
+///                                        exported log is in the file named on stdin (after
+///                                        the passphrase and the genesis id); prints "joined"
 ///
 /// Secrets and strings come on stdin, one per line, never on the command line. Prints ids
 /// only, never content.
@@ -23,13 +27,14 @@ enum TestChild {
   static func main() {
     let arguments = CommandLine.arguments
     guard arguments.count == 3 else {
-      print("usage: anker-test-child append-loop|scenario DIR")
+      print("usage: anker-test-child append-loop|scenario|join DIR")
       exit(64)
     }
     do {
       switch arguments[1] {
       case "append-loop": try appendLoop(arguments[2])
       case "scenario": try scenario(arguments[2])
+      case "join": try join(arguments[2])
       default: exit(64)
       }
     } catch {
@@ -60,6 +65,18 @@ enum TestChild {
       let text = Array((id.hex + "\n").utf8)
       _ = text.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
     }
+  }
+
+  static func join(_ directory: String) throws {
+    let passphrase = SecureBytes(copying: Array(line().utf8))
+    guard let genesis = Digest256(hex: line()),
+      let log = FileManager.default.contents(atPath: line())
+    else { exit(2) }
+    let journal = try Journal.open(at: directory, options: options)
+    try journal.unlock(passphrase: passphrase)
+    try journal.join(log: Array(log), genesis: genesis)
+    let text = Array("joined\n".utf8)
+    _ = text.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
   }
 
   static func scenario(_ directory: String) throws {
