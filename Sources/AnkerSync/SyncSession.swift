@@ -165,11 +165,15 @@ public final class SyncSession<Local: SyncLocal> {
     // repairing: the relay is known to be behind then.)
     if phase != .repairing && result.1.sequence < cursor.highest {
       report.faults.append(
-        .rollback(relay: relay, signed: cursor.highest, now: result.1.sequence))
+        .rollback(
+          relay: relay, signed: cursor.highest, now: result.1.sequence,
+          proof: cursor.signedHighest.flatMap { RelayProof(earlier: $0, later: result.1) }))
       try await repair()
-    } else if result.1.sequence > cursor.highest {
-      cursor.highest = result.1.sequence
-      try local.saveCursor(cursor, relay: relay)
+    } else {
+      let before = cursor
+      cursor.keepSigned(result.1)
+      cursor.highest = max(cursor.highest, result.1.sequence)
+      if cursor != before { try local.saveCursor(cursor, relay: relay) }
     }
     return result.0
   }
@@ -277,7 +281,11 @@ public final class SyncSession<Local: SyncLocal> {
           SyncProgress(phase: .pulling, done: Int(cursor.sequence), total: Int(page.head)))
         if !complete || page.records.isEmpty || cursor.sequence >= page.head { return }
       case .wentBack:
-        report.faults.append(.rollback(relay: relay, signed: cursor.highest, now: page.head))
+        report.faults.append(
+          .rollback(
+            relay: relay, signed: cursor.highest, now: page.head,
+            proof: cursor.signedHighest.flatMap { RelayProof(earlier: $0, later: page.checkpoint) }
+          ))
         try await repair()
       case .forked:
         report.faults.append(.fork(relay: relay, at: cursor.sequence))
@@ -356,6 +364,7 @@ public final class SyncSession<Local: SyncLocal> {
       cursor.sequence = page.records[last].sequence
       cursor.chain = chains[last]
       if last == page.records.count - 1 { cursor.checkpoint = page.checkpoint }
+      cursor.keepSigned(page.checkpoint)
       cursor.highest = max(cursor.highest, cursor.sequence, page.head)
       try local.saveCursor(cursor, relay: relay)
     }

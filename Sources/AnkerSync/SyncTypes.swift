@@ -12,31 +12,50 @@ public struct SyncCursor: Hashable, Sendable {
   /// The highest sequence any checkpoint the relay signed for this device named, pushes
   /// included: a relay below it went back, even where this device had not pulled that far.
   public var highest: UInt64
+  /// The checkpoint with the highest sequence the relay signed for this device, pushes
+  /// included: shown beside a later, lower one it is proof of a rollback (`RelayProof`).
+  public var signedHighest: RelayCheckpoint?
 
   public init(
     relayKey: Signing.PublicKey? = nil, sequence: UInt64 = 0, chain: Digest256 = .zero,
-    checkpoint: RelayCheckpoint? = nil, highest: UInt64 = 0
+    checkpoint: RelayCheckpoint? = nil, highest: UInt64 = 0,
+    signedHighest: RelayCheckpoint? = nil
   ) {
     self.relayKey = relayKey
     self.sequence = sequence
     self.chain = chain
     self.checkpoint = checkpoint
     self.highest = max(highest, sequence)
+    self.signedHighest = signedHighest
   }
 
-  /// relay key or 32 zero bytes ‖ u64 BE sequence ‖ chain ‖ u64 BE highest ‖ checkpoint
-  /// (optional).
+  /// Keeps `checkpoint` as `signedHighest` when it names a higher sequence.
+  public mutating func keepSigned(_ checkpoint: RelayCheckpoint) {
+    if checkpoint.sequence > (signedHighest?.sequence ?? 0) { signedHighest = checkpoint }
+  }
+
+  /// relay key or 32 zero bytes ‖ u64 BE sequence ‖ chain ‖ u64 BE highest ‖ then, in the
+  /// first form, the checkpoint (optional); in the second, a byte of flags (bit 0: the
+  /// checkpoint follows, bit 1: `signedHighest` follows) and those checkpoints in that order.
+  /// Both forms are read; the second is written whenever `signedHighest` is known.
   public var encoded: [UInt8] {
     var out = relayKey?.bytes ?? [UInt8](repeating: 0, count: 32)
     Wire.appendU64(sequence, to: &out)
     chain.appendBytes(to: &out)
     Wire.appendU64(highest, to: &out)
+    guard let signedHighest else {
+      if let checkpoint { out += checkpoint.encoded }
+      return out
+    }
+    out.append((checkpoint == nil ? 0 : 1) | 2)
     if let checkpoint { out += checkpoint.encoded }
+    out += signedHighest.encoded
     return out
   }
 
   public init(decoding bytes: [UInt8]) throws(WireError) {
-    guard bytes.count == 80 || bytes.count == 80 + RelayCheckpoint.encodedCount else {
+    let size = RelayCheckpoint.encodedCount
+    guard [80, 80 + size, 81 + size, 81 + 2 * size].contains(bytes.count) else {
       throw WireError(.truncated, "a sync cursor has the wrong length")
     }
     let key = bytes[0..<32]
@@ -44,15 +63,66 @@ public struct SyncCursor: Hashable, Sendable {
     sequence = Wire.readU64(bytes, at: 32)
     chain = Digest256(bytes[40..<72])!
     highest = Wire.readU64(bytes, at: 72)
-    checkpoint = bytes.count > 80 ? try RelayCheckpoint(decoding: Array(bytes[80...])) : nil
+    checkpoint = nil
+    signedHighest = nil
+    if bytes.count == 80 + size {
+      checkpoint = try RelayCheckpoint(decoding: Array(bytes[80...]))
+    } else if bytes.count > 80 {
+      let flags = bytes[80]
+      let expected = flags == 2 ? 81 + size : flags == 3 ? 81 + 2 * size : -1
+      guard bytes.count == expected else {
+        throw WireError(.truncated, "a sync cursor's flags do not match its length")
+      }
+      if flags == 3 { checkpoint = try RelayCheckpoint(decoding: Array(bytes[81..<81 + size])) }
+      signedHighest = try RelayCheckpoint(decoding: Array(bytes[(bytes.count - size)...]))
+    }
   }
+}
+
+/// Two checkpoints one relay signed for one journal, the later (by the relay's own clock)
+/// at a lower sequence than the earlier: the relay's sequence log only grows, so together
+/// they prove it went back (DESIGN rule 10). Anyone holding the relay's public key can check
+/// them: each carries its signature (`RelayCheckpoint.init(decoding:)` verifies it).
+public struct RelayProof: Hashable, Sendable {
+  public let earlier: RelayCheckpoint
+  public let later: RelayCheckpoint
+
+  /// Nil unless the two prove a rollback: same relay and journal, `later` signed no earlier
+  /// than `earlier`, at a lower sequence. (Both signatures were checked when decoded.)
+  public init?(earlier: RelayCheckpoint, later: RelayCheckpoint) {
+    guard earlier.relay == later.relay, earlier.journal == later.journal,
+      later.sequence < earlier.sequence, later.time >= earlier.time
+    else { return nil }
+    self.earlier = earlier
+    self.later = later
+  }
+
+  /// Reads a proof as `text` writes it and checks both signatures and that it proves a
+  /// rollback.
+  public init(parsing text: String) throws(WireError) {
+    let parts = text.split(whereSeparator: { $0 == " " || $0.isNewline })
+    guard parts.count == 2, let first = Hex.decode(String(parts[0])),
+      let second = Hex.decode(String(parts[1]))
+    else { throw WireError(.truncated, "a relay proof is two checkpoints in hexadecimal") }
+    let earlier = try RelayCheckpoint(decoding: first)
+    let later = try RelayCheckpoint(decoding: second)
+    guard let proof = RelayProof(earlier: earlier, later: later) else {
+      throw WireError(.badSignature, "these two checkpoints do not prove a rollback")
+    }
+    self = proof
+  }
+
+  /// The two signed checkpoints in hexadecimal, earlier first, separated by a space.
+  public var text: String { Hex.encode(earlier.encoded) + " " + Hex.encode(later.encoded) }
 }
 
 /// Something the relay did that a device can show: named, with the relay, never silent.
 public enum SyncFault: Hashable, Sendable, CustomStringConvertible {
   /// The relay's sequence went back below a checkpoint it had signed (restored from an old
-  /// backup, or lying). The device re-sent what the relay lacked.
-  case rollback(relay: String, signed: UInt64, now: UInt64)
+  /// backup, or lying). The device re-sent what the relay lacked. `proof` holds the two
+  /// checkpoints that show it, when the relay signed both (a rollback seen only in the
+  /// unsigned `anker-head` has none).
+  case rollback(relay: String, signed: UInt64, now: UInt64, proof: RelayProof?)
   /// The relay's sequence log does not extend the checkpoint it had signed.
   case fork(relay: String, at: UInt64)
   /// Entries that a signed entry or attestation names, which the relay did not serve.
@@ -68,9 +138,10 @@ public enum SyncFault: Hashable, Sendable, CustomStringConvertible {
 
   public var description: String {
     switch self {
-    case .rollback(let relay, let signed, let now):
+    case .rollback(let relay, let signed, let now, let proof):
       return "relay \(relay) went back from entry \(signed) to \(now) (restored from an older "
         + "backup?); what it lacked was sent again"
+        + (proof == nil ? "" : "; it signed both (proof kept in the sync report)")
     case .fork(let relay, let at):
       return "relay \(relay) shows a history that does not continue the one it signed at \(at)"
     case .withheld(let relay, let ids):

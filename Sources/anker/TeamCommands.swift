@@ -58,7 +58,11 @@ struct Sync: AsyncParsableCommand {
     if !conflicts.isEmpty {
       print("\(conflicts.count) conflict(s) to resolve (`anker status` lists them).")
     }
-    for fault in report.faults { print("RELAY FAULT: \(fault)") }
+    for fault in report.faults {
+      print("RELAY FAULT: \(fault)")
+      // Two checkpoints the relay signed: keep them to show what it did (README).
+      if case .rollback(_, _, _, let proof?) = fault { print("  proof: \(proof.text)") }
+    }
     if !report.isClean { throw ExitCode(Exit.relayFault.rawValue) }
   }
 }

@@ -86,6 +86,24 @@ import Testing
     try relay.start(port: relay.port)
     let adminReport = try await admin.sync(relay: relay.url)
     #expect(adminReport.faults.contains { if case .rollback = $0 { true } else { false } })
+    // The admin had pushed after the backup: the relay signed a higher checkpoint for it then
+    // and a lower one now. The two, read back from their text, prove the rollback.
+    let proofs = adminReport.faults.compactMap { fault -> RelayProof? in
+      if case .rollback(_, _, _, let proof) = fault { return proof }
+      return nil
+    }
+    #expect(proofs.count == 1)
+    if let proof = proofs.first {
+      let read = try RelayProof(parsing: proof.text)
+      #expect(read == proof && read.later.sequence < read.earlier.sequence)
+      #expect(read.earlier.journal == (try admin.identity.journal))
+      // Swapped, they prove nothing.
+      #expect(RelayProof(earlier: proof.later, later: proof.earlier) == nil)
+      #expect(throws: WireError.self) {
+        _ = try RelayProof(
+          parsing: Hex.encode(proof.later.encoded) + " " + Hex.encode(proof.earlier.encoded))
+      }
+    }
     let workerReport = try await worker.sync(relay: relay.url)
     // The worker had pulled less far: it sees the relay's history either go back or no longer
     // extend the checkpoint the relay signed for it. Both are named, both repaired.
