@@ -76,8 +76,9 @@ public final class RecoveryKey: Sendable {
     String(decoding: symbols.map { alphabet[Int($0)] }, as: UTF8.self)
   }
 
-  /// 5-bit symbols, most significant first; 256 bits + 4 zero bits = 52 symbols.
-  static func toBase32(_ bytes: [UInt8]) -> [UInt8] {
+  /// 5-bit symbols, most significant first; 256 bits + 4 zero bits = 52 symbols. (Invite
+  /// codes use the same packing with the RFC 4648 alphabet.)
+  package static func toBase32(_ bytes: [UInt8]) -> [UInt8] {
     var out = [UInt8]()
     var buffer: UInt32 = 0
     var bits = 0
@@ -94,7 +95,7 @@ public final class RecoveryKey: Sendable {
     return out
   }
 
-  static func fromBase32(_ symbols: [UInt8]) -> [UInt8]? {
+  package static func fromBase32(_ symbols: [UInt8]) -> [UInt8]? {
     var out = [UInt8]()
     var buffer: UInt32 = 0
     var bits = 0
@@ -106,7 +107,7 @@ public final class RecoveryKey: Sendable {
         bits -= 8
       }
     }
-    // The 4 leftover bits must be zero, so every key has exactly one spelling.
+    // The leftover bits must be zero, so every value has exactly one spelling.
     guard buffer & ((1 << UInt32(bits)) - 1) == 0 else { return nil }
     return out
   }

@@ -239,41 +239,23 @@ public struct PendingEnrolment: Hashable, Sendable {
   }
 }
 
-/// RFC 4648 base32 without padding (upper case): codes people may have to read or type.
+/// RFC 4648 base32 without padding (upper case): codes people may have to read or type. The
+/// bits are packed as the paper key packs them (`RecoveryKey.toBase32`); only the alphabet
+/// differs.
 enum Base32 {
   static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".utf8)
 
   static func encode(_ bytes: [UInt8]) -> String {
-    var out = [UInt8]()
-    var buffer: UInt32 = 0
-    var bits = 0
-    for byte in bytes {
-      buffer = buffer << 8 | UInt32(byte)
-      bits += 8
-      while bits >= 5 {
-        out.append(alphabet[Int((buffer >> UInt32(bits - 5)) & 31)])
-        bits -= 5
-      }
-    }
-    if bits > 0 { out.append(alphabet[Int((buffer << UInt32(5 - bits)) & 31)]) }
-    return String(decoding: out, as: UTF8.self)
+    String(decoding: RecoveryKey.toBase32(bytes).map { alphabet[Int($0)] }, as: UTF8.self)
   }
 
   static func decode(_ text: String) -> [UInt8]? {
-    var out = [UInt8]()
-    var buffer: UInt32 = 0
-    var bits = 0
+    var symbols = [UInt8]()
     for character in text.utf8 {
       guard let value = alphabet.firstIndex(of: character) else { return nil }
-      buffer = buffer << 5 | UInt32(value)
-      bits += 5
-      if bits >= 8 {
-        out.append(UInt8((buffer >> UInt32(bits - 8)) & 0xFF))
-        bits -= 8
-      }
+      symbols.append(UInt8(value))
     }
     // Leftover bits must be padding zeros.
-    guard buffer & ((1 << UInt32(bits)) - 1) == 0 else { return nil }
-    return out
+    return RecoveryKey.fromBase32(symbols)
   }
 }
