@@ -288,7 +288,10 @@ public final class SyncSession<Local: SyncLocal> {
           ))
         try await repair()
       case .forked:
-        report.faults.append(.fork(relay: relay, at: cursor.sequence))
+        report.faults.append(
+          .fork(
+            relay: relay, at: cursor.sequence,
+            proof: cursor.checkpoint.flatMap { RelayProof(earlier: $0, later: page.checkpoint) }))
         try await repair()
       case .mismatch:
         // A damaged answer looks the same as a forked history once: ask again before
@@ -298,7 +301,7 @@ public final class SyncSession<Local: SyncLocal> {
           garbled += 1
           continue
         }
-        report.faults.append(.fork(relay: relay, at: cursor.sequence))
+        report.faults.append(.fork(relay: relay, at: cursor.sequence, proof: nil))
         mismatches = 0
         try await repair()
       }

@@ -79,26 +79,34 @@ public struct SyncCursor: Hashable, Sendable {
   }
 }
 
-/// Two checkpoints one relay signed for one journal, the later (by the relay's own clock)
-/// at a lower sequence than the earlier: the relay's sequence log only grows, so together
-/// they prove it went back (DESIGN rule 10). Anyone holding the relay's public key can check
-/// them: each carries its signature (`RelayCheckpoint.init(decoding:)` verifies it).
+/// Two checkpoints one relay signed for one journal that cannot both be true of a log that
+/// only grows (DESIGN rule 10): the later one (by the relay's own clock) at a lower sequence
+/// (a rollback), or two at the same sequence closing the chain at different values (a fork:
+/// two histories). Anyone holding the relay's public key can check them: each carries its
+/// signature (`RelayCheckpoint.init(decoding:)` verifies it), and neither can be made without
+/// the relay's key.
 public struct RelayProof: Hashable, Sendable {
+  public enum Kind: String, Sendable { case rollback, fork }
+
   public let earlier: RelayCheckpoint
   public let later: RelayCheckpoint
 
-  /// Nil unless the two prove a rollback: same relay and journal, `later` signed no earlier
-  /// than `earlier`, at a lower sequence. (Both signatures were checked when decoded.)
+  /// Nil unless the two prove a rollback or a fork: same relay and journal, and either
+  /// `later` signed no earlier than `earlier` at a lower sequence, or both at one sequence
+  /// with different chain values. (Both signatures were checked when decoded.)
   public init?(earlier: RelayCheckpoint, later: RelayCheckpoint) {
-    guard earlier.relay == later.relay, earlier.journal == later.journal,
-      later.sequence < earlier.sequence, later.time >= earlier.time
-    else { return nil }
+    guard earlier.relay == later.relay, earlier.journal == later.journal else { return nil }
+    let rollback = later.sequence < earlier.sequence && later.time >= earlier.time
+    let fork = later.sequence == earlier.sequence && later.chain != earlier.chain
+    guard rollback || fork else { return nil }
     self.earlier = earlier
     self.later = later
   }
 
+  public var kind: Kind { later.sequence == earlier.sequence ? .fork : .rollback }
+
   /// Reads a proof as `text` writes it and checks both signatures and that it proves a
-  /// rollback.
+  /// rollback or a fork.
   public init(parsing text: String) throws(WireError) {
     let parts = text.split(whereSeparator: { $0 == " " || $0.isNewline })
     guard parts.count == 2, let first = Hex.decode(String(parts[0])),
@@ -107,7 +115,7 @@ public struct RelayProof: Hashable, Sendable {
     let earlier = try RelayCheckpoint(decoding: first)
     let later = try RelayCheckpoint(decoding: second)
     guard let proof = RelayProof(earlier: earlier, later: later) else {
-      throw WireError(.badSignature, "these two checkpoints do not prove a rollback")
+      throw WireError(.badSignature, "these two checkpoints prove neither a rollback nor a fork")
     }
     self = proof
   }
@@ -123,8 +131,10 @@ public enum SyncFault: Hashable, Sendable, CustomStringConvertible {
   /// checkpoints that show it, when the relay signed both (a rollback seen only in the
   /// unsigned `anker-head` has none).
   case rollback(relay: String, signed: UInt64, now: UInt64, proof: RelayProof?)
-  /// The relay's sequence log does not extend the checkpoint it had signed.
-  case fork(relay: String, at: UInt64)
+  /// The relay's sequence log does not extend the checkpoint it had signed. `proof` holds
+  /// two checkpoints it signed at that sequence with different chains, when the page showed
+  /// one (a log that only fails to chain up has none).
+  case fork(relay: String, at: UInt64, proof: RelayProof?)
   /// Entries that a signed entry or attestation names, which the relay did not serve.
   case withheld(relay: String, ids: [EntryID])
   /// Entries the relay served that do not verify or do not fit the journal.
@@ -142,8 +152,9 @@ public enum SyncFault: Hashable, Sendable, CustomStringConvertible {
       return "relay \(relay) went back from entry \(signed) to \(now) (restored from an older "
         + "backup?); what it lacked was sent again"
         + (proof == nil ? "" : "; it signed both (proof kept in the sync report)")
-    case .fork(let relay, let at):
+    case .fork(let relay, let at, let proof):
       return "relay \(relay) shows a history that does not continue the one it signed at \(at)"
+        + (proof == nil ? "" : "; it signed both (proof kept in the sync report)")
     case .withheld(let relay, let ids):
       return "relay \(relay) does not serve \(ids.count) entries that other entries name"
     case .badEntries(let relay, let count):

@@ -61,7 +61,10 @@ struct Sync: AsyncParsableCommand {
     for fault in report.faults {
       print("RELAY FAULT: \(fault)")
       // Two checkpoints the relay signed: keep them to show what it did (README).
-      if case .rollback(_, _, _, let proof?) = fault { print("  proof: \(proof.text)") }
+      switch fault {
+      case .rollback(_, _, _, let proof?), .fork(_, _, let proof?): print("  proof: \(proof.text)")
+      default: break
+      }
     }
     if !report.isClean { throw ExitCode(Exit.relayFault.rawValue) }
   }

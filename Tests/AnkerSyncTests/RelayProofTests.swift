@@ -15,12 +15,12 @@ import Testing
     journal = Digest256(random.bytes(32))!
   }
 
-  func checkpoint(_ sequence: UInt64, time: UInt64, key: Signing.PrivateKey? = nil)
-    -> RelayCheckpoint
-  {
+  func checkpoint(
+    _ sequence: UInt64, time: UInt64, key: Signing.PrivateKey? = nil, history: UInt8 = 0
+  ) -> RelayCheckpoint {
     RelayCheckpoint(
       signedBy: key ?? relayKey, journal: journal, sequence: sequence,
-      chain: BLAKE2b.hash256([UInt8(sequence & 0xff)]), time: time)
+      chain: BLAKE2b.hash256([UInt8(sequence & 0xff), history]), time: time)
   }
 
   @Test func aCursorReadsBackInEveryForm() throws {
@@ -78,5 +78,17 @@ import Testing
       #expect(throws: WireError.self) { _ = try RelayProof(parsing: String(text)) }
       #expect((try? RelayProof(parsing: proof.text)) == proof)
     }
+  }
+
+  @Test func twoChainsSignedAtOneSequenceProveAFork() throws {
+    let one = checkpoint(7, time: 100)
+    let other = checkpoint(7, time: 90, history: 1)
+    let proof = try #require(RelayProof(earlier: one, later: other))
+    #expect(proof.kind == .fork)
+    #expect(try RelayProof(parsing: proof.text) == proof)
+    // The same statement twice proves nothing.
+    #expect(RelayProof(earlier: one, later: checkpoint(7, time: 200)) == nil)
+    #expect(
+      RelayProof(earlier: checkpoint(9, time: 1), later: checkpoint(4, time: 2))?.kind == .rollback)
   }
 }
