@@ -42,6 +42,8 @@ let package = Package(
     .target(name: "AnkerModel", dependencies: ["AnkerLog", "AnkerCrypto"]),
     .target(name: "AnkerStore", dependencies: ["AnkerLog", "AnkerCrypto", "CSQLite"]),
     .target(name: "AnkerSync", dependencies: ["AnkerLog", "AnkerCrypto"]),
+    // Reading what people type: passphrases, the paper key, invite codes (the CLIs share it).
+    .target(name: "AnkerTerminal", dependencies: ["AnkerCrypto"]),
     .target(
       name: "Anker",
       dependencies: ["AnkerStore", "AnkerSync", "AnkerModel", "AnkerLog", "AnkerCrypto"]),
@@ -67,11 +69,14 @@ let package = Package(
     // Restore from a relay backup or a relay with the paper key: checks and a plaintext export.
     .target(
       name: "AnkerRestore",
-      dependencies: ["Anker", "AnkerStore", "AnkerSync", "AnkerModel", "AnkerLog", "AnkerCrypto"]),
+      dependencies: [
+        "Anker", "AnkerStore", "AnkerSync", "AnkerModel", "AnkerLog", "AnkerCrypto",
+        "AnkerTerminal",
+      ]),
     .executableTarget(
       name: "anker-restore",
       dependencies: [
-        "AnkerRestore", "AnkerCrypto",
+        "AnkerRestore", "AnkerCrypto", "AnkerTerminal",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
@@ -83,7 +88,7 @@ let package = Package(
       name: "anker",
       dependencies: [
         "Anker", "AnkerSync", "AnkerModel", "AnkerStore", "AnkerLog", "AnkerCrypto",
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "AnkerTerminal", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(
       name: "anker-vectors", dependencies: ["AnkerVectorKit"], path: "Tools/VectorGen"),

@@ -3,6 +3,7 @@ import AnkerCrypto
 import AnkerModel
 import AnkerStore
 import AnkerSync
+import AnkerTerminal
 import ArgumentParser
 import Foundation
 
@@ -246,48 +247,28 @@ extension JournalOptions {
 
 /// Reads one line from a file descriptor into secure memory (without the newline).
 func readSecretLine(from fd: Int32) throws -> SecureBytes {
-  let buffer = SecureBytes(count: 1024)
-  var length = 0
-  var byte: UInt8 = 0
-  while length < 1024 {
-    let got = read(fd, &byte, 1)
-    if got < 0 && errno == EINTR { continue }
-    guard got == 1, byte != 0x0A else { break }
-    buffer.withUnsafeMutableBytes { $0[length] = byte }
-    length += 1
+  let line: SecureBytes?
+  do { line = try SecretInput.line(from: fd) } catch {
+    throw CLIError(
+      "cannot read from file descriptor \(fd)",
+      hint: "open it for the command, e.g. --passphrase-fd 3 3<file")
   }
-  byte = 0
-  if length > 0 && buffer.withUnsafeBytes({ $0[length - 1] }) == 0x0D { length -= 1 }
-  guard length > 0 else { throw CLIError("no passphrase was given") }
-  let out = SecureBytes(count: length)
-  out.withUnsafeMutableBytes { target in
-    buffer.withUnsafeBytes {
-      target.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<length]))
-    }
-  }
-  return out
+  guard let line else { throw CLIError("no passphrase was given") }
+  return line
 }
 
 /// Reads a line from the terminal with echo off.
 func readFromTerminal(_ prompt: String) throws -> SecureBytes {
-  let tty = Glibc.open("/dev/tty", O_RDWR | O_NOCTTY)
-  guard tty >= 0 else {
+  let line: SecureBytes?
+  do { line = try SecretInput.terminalLine(prompt: prompt) } catch .noTerminal {
     throw CLIError(
       "no terminal to read the passphrase from",
       hint: "scripts give it on a file descriptor: --passphrase-fd 3 3<file")
+  } catch {
+    throw CLIError("the terminal could not be read")
   }
-  defer { close(tty) }
-  _ = prompt.withCString { write(tty, $0, strlen($0)) }
-  var saved = termios()
-  let hasTerminal = tcgetattr(tty, &saved) == 0
-  if hasTerminal {
-    var quiet = saved
-    quiet.c_lflag &= ~tcflag_t(ECHO)
-    quiet.c_lflag |= tcflag_t(ECHONL)
-    tcsetattr(tty, TCSAFLUSH, &quiet)
-  }
-  defer { if hasTerminal { tcsetattr(tty, TCSAFLUSH, &saved) } }
-  return try readSecretLine(from: tty)
+  guard let line else { throw CLIError("no passphrase was given") }
+  return line
 }
 
 /// Reads a plain answer (not secret) from the terminal, or from stdin when there is none.
