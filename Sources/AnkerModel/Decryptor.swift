@@ -1,6 +1,5 @@
 import AnkerCrypto
 import AnkerLog
-import Dispatch
 
 /// Recovers every key the reader can reach and decrypts every body it can: epoch keys from
 /// control wraps, earlier epoch keys through epoch links, case keys from case-key records
@@ -111,21 +110,11 @@ struct Decryptor {
     records.reserveCapacity(pending.count)
     while true {
       var progress = false
-      var keep = [Bool](repeating: false, count: pending.count)
-      deferred.removeAll(keepingCapacity: true)
-      for (slot, entry) in pending.enumerated() {
-        switch decrypt(entry, slot: slot) {
-        case .settled: progress = true
-        case .waiting: keep[slot] = true
-        case .deferred: break
-        }
+      pending = pending.filter { entry in
+        guard decrypt(entry) else { return true }
+        progress = true
+        return false
       }
-      // Content under case keys found in this pass, opened now: it teaches no key, so when
-      // it is opened within the pass changes nothing else.
-      let waiting = openDeferred()
-      for slot in waiting { keep[slot] = true }
-      if waiting.count < deferred.count { progress = true }
-      pending = pending.indices.compactMap { keep[$0] ? pending[$0] : nil }
       if !progress || pending.isEmpty { break }
     }
     unreadable = Set(pending.map(\.id))
@@ -171,47 +160,14 @@ struct Decryptor {
     }
   }
 
-  /// What one pass did with one sealed entry.
-  private enum Step {
-    /// Decoded or malformed: done.
-    case settled
-    /// Its key is not known (yet): tried again in the next pass.
-    case waiting
-    /// Content under a case key, to open at the end of the pass (`deferred`).
-    case deferred
-  }
-
-  /// Content under a case key found during a pass, with everything needed to open it.
-  private struct Deferred: @unchecked Sendable {
-    // @unchecked: read-only values, handed to the threads that open them.
-    let slot: Int
-    let entry: Entry
-    let position: [UInt8]
-    let ref: Digest256
-    let caseKey: KeyRing.CaseKey
-    let epochKey: AEAD.Key
-  }
-
-  /// Opening one deferred content.
-  private enum Opened {
-    case record(Record)
-    case malformed
-    /// The key did not open it.
-    case failed
-  }
-
-  private var deferred: [Deferred] = []
-  /// From how many deferred contents on they are opened on two cores (tests lower it).
-  var parallelAbove = 2048
-
-  /// Tries to decrypt one sealed entry (its place in this pass is `slot`).
-  private mutating func decrypt(_ entry: Entry, slot: Int) -> Step {
-    guard let body = entry.body else { return .waiting }
+  /// Tries to decrypt one sealed entry; true once it is settled (decoded or malformed).
+  private mutating func decrypt(_ entry: Entry) -> Bool {
+    guard let body = entry.body else { return false }
     let position = entry.header.positionBytes
     // A hint opened in an earlier round is kept only for entries that did not settle then.
     var hint = hints.isEmpty ? nil : hints[entry.id]
     if hint == nil {
-      guard let epoch = SealedBody.epoch(of: body) else { return .waiting }
+      guard let epoch = SealedBody.epoch(of: body) else { return false }
       let candidates = keys.epochs[epoch] ?? []
       for candidate in candidates {
         if let ref = try? SealedBody.openHint(body, position: position, epochKey: candidate.key) {
@@ -230,7 +186,7 @@ struct Decryptor {
         }
       }
     }
-    guard let (ref, epochKey) = hint else { return .waiting }
+    guard let (ref, epochKey) = hint else { return false }
     if ref != .zero && keys.caseKeys[ref] == nil && keys.caseKeys.count != combinedAt {
       keys.addCaseCombinations()
       combinedAt = keys.caseKeys.count
@@ -238,74 +194,27 @@ struct Decryptor {
     let caseKey = ref == .zero ? nil : keys.caseKeys[ref]
     guard ref == .zero || caseKey != nil else {
       hints[entry.id] = (ref, epochKey)
-      return .waiting
-    }
-    if let caseKey {
-      deferred.append(
-        Deferred(
-          slot: slot, entry: entry, position: position, ref: ref, caseKey: caseKey,
-          epochKey: epochKey))
-      return .deferred
+      return false
     }
     guard
       let plaintext = try? SealedBody.open(
-        body, position: position, keyRef: ref, contentKey: epochKey)
+        body, position: position, keyRef: ref, contentKey: caseKey?.key ?? epochKey)
     else {
+      // A key learned through a back-link may be a forgery; wait for the real one.
+      if caseKey?.viaLink == true {
+        hints[entry.id] = (ref, epochKey)
+        return false
+      }
       records[entry.id] = .malformed
-      return .settled
+      return true
     }
     guard let record = try? Record(decoding: plaintext) else {
       records[entry.id] = .malformed
-      return .settled
+      return true
     }
-    records[entry.id] = .record(record, nil)
-    learnKeys(from: record, entry: entry, epochKey: epochKey)
-    return .settled
-  }
-
-  private static func open(_ item: Deferred) -> Opened {
-    guard
-      let plaintext = try? SealedBody.open(
-        item.entry.body ?? [], position: item.position, keyRef: item.ref,
-        contentKey: item.caseKey.key)
-    else { return .failed }
-    guard let record = try? Record(decoding: plaintext) else { return .malformed }
-    return .record(record)
-  }
-
-  /// Opens the content deferred in this pass, on two cores when there is much of it, and
-  /// settles it as the pass would have. Returns the slots of entries that wait: a key
-  /// learned through a back-link that does not open the content may be a forgery, so the
-  /// entry waits for the real one.
-  private mutating func openDeferred() -> [Int] {
-    guard !deferred.isEmpty else { return [] }
-    let items = deferred
-    var opened = [Opened](repeating: .failed, count: items.count)
-    if items.count < parallelAbove {
-      for index in items.indices { opened[index] = Self.open(items[index]) }
-    } else {
-      let middle = items.count / 2
-      opened.withUnsafeMutableBufferPointer { results in
-        let results = UncheckedBuffer(results)
-        DispatchQueue.concurrentPerform(iterations: 2) { half in
-          for index in half == 0 ? 0..<middle : middle..<items.count {
-            results.buffer[index] = Self.open(items[index])
-          }
-        }
-      }
-    }
-    var waiting = [Int]()
-    for (item, outcome) in zip(items, opened) {
-      switch outcome {
-      case .record(let record): records[item.entry.id] = .record(record, item.caseKey)
-      case .malformed: records[item.entry.id] = .malformed
-      case .failed where item.caseKey.viaLink:
-        hints[item.entry.id] = (item.ref, item.epochKey)
-        waiting.append(item.slot)
-      case .failed: records[item.entry.id] = .malformed
-      }
-    }
-    return waiting
+    records[entry.id] = .record(record, caseKey)
+    if ref == .zero { learnKeys(from: record, entry: entry, epochKey: epochKey) }
+    return true
   }
 
   /// Epoch links and case-key records carry keys; take what this reader can open.
@@ -396,11 +305,4 @@ struct Decryptor {
     }
     return JournalState.openSealedKey(record.fields[.sealed] ?? [], readers: readers)
   }
-}
-
-/// A buffer two threads write disjoint halves of.
-private struct UncheckedBuffer<Element>: @unchecked Sendable {
-  // @unchecked: each thread writes only its own indices; the caller reads after both ended.
-  let buffer: UnsafeMutableBufferPointer<Element>
-  init(_ buffer: UnsafeMutableBufferPointer<Element>) { self.buffer = buffer }
 }

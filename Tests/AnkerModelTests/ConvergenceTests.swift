@@ -38,52 +38,6 @@ import Testing
   }
 }
 
-extension ConvergenceTests {
-  /// Content under case keys is opened at the end of each pass, on two cores when there is
-  /// much of it: on 60 seeded journals (removals, rotations, restricted cases, shreds among
-  /// them), every replica and the paper key read exactly the same whether it is opened on
-  /// one core or on two.
-  @Test func openingOnTwoCoresReadsWhatOneCoreReads() throws {
-    var compared = 0
-    for seed in Self.seeds.prefix(60) {
-      var run = Simulation(seed: seed)
-      try run.play(steps: 30)
-      let readers = run.replicas.map { [$0.box] } + [[run.recovery.boxKey]]
-      for (index, reader) in readers.enumerated() {
-        let dag = run.replicas[min(index, run.replicas.count - 1)].dag
-        let now = run.replicas[0].now
-        let membership = Membership(dag: dag, now: now)
-        let order = dag.causalOrder
-        let valid = order.map { membership.isValid($0.id) }
-        let controls = order.indices.filter { valid[$0] && order[$0].bodyKind == .control }
-        var outcomes = [String]()
-        for parallelAbove in [Int.max, 0] {
-          var decryptor = Decryptor(
-            order: order, valid: valid, controls: controls, membership: membership,
-            readers: reader)
-          decryptor.parallelAbove = parallelAbove
-          decryptor.run()
-          var summary = decryptor.records.map { id, decoded in
-            switch decoded {
-            case .record(let record, let key):
-              "\(id.hex) \(record.kind) \(key?.wrapID.hex ?? "-") \(key?.viaLink ?? false)"
-            case .malformed: "\(id.hex) malformed"
-            }
-          }.sorted()
-          summary += decryptor.unreadable.map { "unreadable \($0.hex)" }.sorted()
-          summary += decryptor.refused.map { "refused \($0.hex)" }.sorted()
-          summary += decryptor.erased.map { "erased \($0.hex)" }.sorted()
-          summary.append("keys \(decryptor.keys.caseKeys.count)")
-          outcomes.append(summary.joined(separator: "\n"))
-        }
-        #expect(outcomes[0] == outcomes[1], "seed \(seed), reader \(index)")
-        compared += 1
-      }
-    }
-    #expect(compared >= 60)
-  }
-}
-
 struct Simulation {
   var random: SeededRandom
   var replicas: [Replica]
