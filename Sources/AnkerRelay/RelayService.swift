@@ -305,6 +305,7 @@ public actor RelayService {
     }
     var index = candidate
     index.head = 1
+    index.sequences[genesis.id] = 1
     index.chain = RelayCheckpoint.extend(.zero, sequence: 1, id: genesis.id)
     let data = genesis.encoded
     index.bytes = Int64(data.count)
@@ -415,6 +416,7 @@ public actor RelayService {
         continue
       }
       index.head += 1
+      index.sequences[entry.id] = index.head
       index.chain = RelayCheckpoint.extend(index.chain, sequence: index.head, id: entry.id)
       rows.append(
         .init(
@@ -450,7 +452,7 @@ public actor RelayService {
       erasing.hashes = hashes.sorted()
       erasing.entries = index.dag.allEntries.filter {
         $0.bodyKind != .control && hashes.contains($0.header.bodyHash)
-      }.map(\.id)
+      }.compactMap { index.sequences[$0.id] }
     }
     if !rows.isEmpty || !erasing.isEmpty {
       _ = try openGroup()
@@ -513,13 +515,15 @@ public actor RelayService {
 
   /// The entries asked for by id that the relay holds (framed), in the order asked.
   func fetch(_ journal: JournalID, ids: [EntryID]) throws(RelayError) -> [UInt8] {
-    _ = try index(journal)
+    let index = try index(journal)
     var out = [UInt8]()
     var asked = Set<EntryID>()
     do {
       // Each id once, and about 8 MiB at most: the client asks again for the rest.
       for id in ids where asked.insert(id).inserted && out.count < 8 << 20 {
-        guard let data = try storage.entry(of: journal, id: id) else { continue }
+        guard let sequence = index.sequences[id],
+          let data = try storage.entry(of: journal, sequence: sequence)
+        else { continue }
         Wire.appendU32(UInt32(data.count), to: &out)
         out += data
       }
@@ -528,9 +532,11 @@ public actor RelayService {
   }
 
   func entry(_ journal: JournalID, id: EntryID) throws(RelayError) -> [UInt8] {
-    _ = try index(journal)
+    let index = try index(journal)
     do {
-      guard let data = try storage.entry(of: journal, id: id) else {
+      guard let sequence = index.sequences[id],
+        let data = try storage.entry(of: journal, sequence: sequence)
+      else {
         throw RelayError(.notFound, "the relay holds no such entry")
       }
       return data
