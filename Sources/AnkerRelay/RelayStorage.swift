@@ -184,8 +184,9 @@ final class RelayStorage {
   ) throws(StoreError) -> Int64 {
     let insert = try db.statement(
       "INSERT INTO entry (journal, seq, id, body_hash, chain, data) VALUES (?, ?, ?, ?, ?, ?)")
+    let journalBytes = journal.bytes
     for row in rows {
-      try insert.bind(1, journal.bytes).bind(2, Int64(row.sequence)).bind(3, row.id.bytes)
+      try insert.bind(1, journalBytes).bind(2, Int64(row.sequence)).bind(3, row.id.bytes)
         .bind(4, row.bodyHash.bytes).bind(5, row.chain.bytes).bind(6, row.data).run()
     }
     try db.statement("UPDATE journal SET head = ?, chain = ?, bytes = bytes + ? WHERE id = ?")
