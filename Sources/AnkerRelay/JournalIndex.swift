@@ -4,9 +4,12 @@ import AnkerSync
 
 /// What the relay keeps in memory for one journal: the DAG of every stored entry (content
 /// bodies detached, control bodies kept) and who may push, as `Membership` decides it: the
-/// relay uses the same module as every device (DESIGN rule 2).
+/// relay uses the same module as every device (DESIGN rule 2). It also finds each stored
+/// entry's relay sequence number by id, which is how the store is read by id.
 struct JournalIndex {
   var dag: DAG
+  /// id → relay sequence number, for every stored entry.
+  var sequences: [EntryID: UInt64]
   var head: UInt64
   var chain: Digest256
   var bytes: Int64
@@ -79,6 +82,7 @@ struct JournalIndex {
 
   init(genesis: Entry) throws(LogError) {
     dag = try DAG(genesis: genesis)
+    sequences = [:]
     head = 0
     chain = .zero
     bytes = 0
@@ -94,11 +98,14 @@ struct JournalIndex {
       throw LogError(.invalidGenesis, "a stored journal has no genesis")
     }
     dag = try DAG(genesis: try Entry(decoding: first.data))
+    sequences = [dag.genesisID: first.sequence]
+    sequences.reserveCapacity(rows.count)
     chain = RelayCheckpoint.extend(.zero, sequence: first.sequence, id: dag.genesisID)
     head = first.sequence
     for row in rows.dropFirst() {
       let entry = try Entry(decoding: row.data)
       try dag.insert(Self.indexed(entry))
+      sequences[entry.id] = row.sequence
       chain = RelayCheckpoint.extend(chain, sequence: row.sequence, id: entry.id)
       head = row.sequence
     }

@@ -36,7 +36,9 @@ public actor RelayService {
 
   public private(set) var configuration: Configuration
   let storage: RelayStorage
-  let key: Signing.PrivateKey
+  nonisolated let key: Signing.PrivateKey
+  /// The origin requests are signed for, readable off the actor: signatures are checked there.
+  private nonisolated let signedOrigin: OriginCell
   private var indexes: [JournalID: JournalIndex] = [:]
   private var lastPrune: UInt64 = 0
   /// The number of the newest group; whether it is still open; the newest one that failed.
@@ -57,12 +59,16 @@ public actor RelayService {
     } catch { throw RelayError(error) }
     publicKey = key.publicKey
     clock = configuration.clock
+    signedOrigin = OriginCell(configuration.origin)
     self.configuration = configuration
     metrics = RelayMetrics()
   }
 
   /// Sets the origin once the listening port is known (port 0 in tests).
-  public func setOrigin(_ origin: String) { configuration.origin = origin }
+  public func setOrigin(_ origin: String) {
+    configuration.origin = origin
+    signedOrigin.value = origin
+  }
 
   public var origin: String { configuration.origin }
 
@@ -126,10 +132,18 @@ public actor RelayService {
   }
 
   /// Authenticates a request for an existing journal: signature, time, nonce, and the
-  /// device's standing in the journal's membership.
-  func authenticate(_ request: SignedRequest) throws(RelayError) -> Caller {
-    let (device, time, nonce) = try checkSignature(request, origin: configuration.origin)
-    let index = try index(request.journal)
+  /// device's standing in the journal's membership. The signature (a hash of the whole body
+  /// and a verification) is checked before the actor, on any core; the rest on it.
+  nonisolated func authenticate(_ request: SignedRequest) async throws(RelayError) -> Caller {
+    let (device, time, nonce) = try checkSignature(request, origin: signedOrigin.value)
+    return try await admit(device, time: time, nonce: nonce, journal: request.journal)
+  }
+
+  /// The part of `authenticate` that reads the journal and records the nonce.
+  private func admit(
+    _ device: Signing.PublicKey, time: UInt64, nonce: [UInt8], journal: JournalID
+  ) throws(RelayError) -> Caller {
+    let index = try index(journal)
     switch index.rights.standing(of: device) {
     case .allowed: break
     case .revoked:
@@ -148,8 +162,7 @@ public actor RelayService {
       metrics.rejected("unknownDevice")
       throw RelayError(.unknownDevice, "this device is not a member of the journal")
     }
-    let ticket = try checkFreshness(
-      device: device, journal: request.journal, time: time, nonce: nonce)
+    let ticket = try checkFreshness(device: device, journal: journal, time: time, nonce: nonce)
     return Caller(device: device, ticket: ticket)
   }
 
@@ -305,6 +318,7 @@ public actor RelayService {
     }
     var index = candidate
     index.head = 1
+    index.sequences[genesis.id] = 1
     index.chain = RelayCheckpoint.extend(.zero, sequence: 1, id: genesis.id)
     let data = genesis.encoded
     index.bytes = Int64(data.count)
@@ -340,15 +354,34 @@ public actor RelayService {
 
   /// Takes a batch of entries that decoded and authenticated (`ChainVerification`, done by
   /// the caller outside the actor): places each whose parents the relay holds and whose
-  /// author may write, assigns sequence numbers, and stores them in one transaction.
-  func push(_ entries: [Entry], to journal: JournalID) throws(RelayError) -> PushResult {
-    var result = try store(entries, in: journal)
-    result.result.checkpoint = Hex.encode(result.checkpoint.encoded)
-    return result.result
+  /// author may write, assigns sequence numbers, and stores them in one transaction. The
+  /// checkpoint is signed after the actor (the answer still waits for `settle`).
+  nonisolated func push(_ entries: [Entry], to journal: JournalID) async throws(RelayError)
+    -> PushResult
+  {
+    let incoming = entries.map(Incoming.init)
+    var (result, head, chain) = try await store(incoming, in: journal)
+    result.checkpoint = Hex.encode(checkpoint(journal, head, chain).encoded)
+    return result
   }
 
-  private func store(_ entries: [Entry], in journal: JournalID) throws(RelayError)
-    -> (result: PushResult, checkpoint: RelayCheckpoint)
+  /// A pushed entry with the forms the actor stores: made before it, on any core.
+  struct Incoming: Sendable {
+    let entry: Entry
+    /// The wire form as stored (unless an erasure listed its body: then it is detached).
+    let data: [UInt8]
+    /// The form the DAG keeps (`JournalIndex.indexed`).
+    let indexed: Entry
+
+    init(_ entry: Entry) {
+      self.entry = entry
+      data = entry.encoded
+      indexed = JournalIndex.indexed(entry)
+    }
+  }
+
+  private func store(_ entries: [Incoming], in journal: JournalID) throws(RelayError)
+    -> (result: PushResult, head: UInt64, chain: Digest256)
   {
     var index = try index(journal)
     // Out of the table while it changes, so the DAG is mutated in place, not copied; a
@@ -364,16 +397,16 @@ public actor RelayService {
     let quota = configuration.journalQuota
     // Parents first: a client sends causal order, but nothing relies on it.
     let ordered = entries.enumerated().sorted {
-      ($0.element.lamport, $0.offset) < ($1.element.lamport, $1.offset)
+      ($0.element.entry.lamport, $0.offset) < ($1.element.entry.lamport, $1.offset)
     }.map(\.element)
-    for entry in ordered {
+    for incoming in ordered {
+      let entry = incoming.entry
       if index.dag.contains(entry.id) {
         result.known += 1
         continue
       }
-      let absent = entry.parents.filter { !index.dag.contains($0) }
-      if !absent.isEmpty {
-        missing.formUnion(absent)
+      if !entry.parents.allSatisfy({ index.dag.contains($0) }) {
+        for parent in entry.parents where !index.dag.contains(parent) { missing.insert(parent) }
         continue
       }
       // A removal or veto earlier in this batch changes its target's rights at once.
@@ -398,23 +431,24 @@ public actor RelayService {
         result.refused.append(.init(id: entry.id.hex, reason: reason))
         continue
       }
-      var stored = entry
+      var data = incoming.data
       if entry.body != nil, entry.bodyKind == .sealed, index.erased.contains(entry.header.bodyHash)
       {
-        stored = entry.detachingBody()
+        data = entry.detachingBody().encoded
       }
-      let data = stored.encoded
       if let quota, index.bytes + added + Int64(data.count) > quota {
         metrics.rejected("quotaExceeded")
         result.refused.append(.init(id: entry.id.hex, reason: "quotaExceeded"))
         continue
       }
-      do { try index.dag.insert(JournalIndex.indexed(stored)) } catch {
+      // A sealed body is never in the DAG's form, erased or not.
+      do { try index.dag.insert(incoming.indexed) } catch {
         metrics.rejected(error.code.raw)
         result.refused.append(.init(id: entry.id.hex, reason: error.code.raw))
         continue
       }
       index.head += 1
+      index.sequences[entry.id] = index.head
       index.chain = RelayCheckpoint.extend(index.chain, sequence: index.head, id: entry.id)
       rows.append(
         .init(
@@ -450,7 +484,7 @@ public actor RelayService {
       erasing.hashes = hashes.sorted()
       erasing.entries = index.dag.allEntries.filter {
         $0.bodyKind != .control && hashes.contains($0.header.bodyHash)
-      }.map(\.id)
+      }.compactMap { index.sequences[$0.id] }
     }
     if !rows.isEmpty || !erasing.isEmpty {
       _ = try openGroup()
@@ -470,15 +504,14 @@ public actor RelayService {
     result.accepted = rows.count
     result.missing = missing.subtracting(rows.map(\.id)).sorted().map(\.hex)
     metrics.stored(entries: rows.count, bytes: Int(added))
-    return (result, checkpoint(journal, index.head, index.chain))
+    return (result, index.head, index.chain)
   }
 
-  func checkpoint(_ journal: JournalID, _ sequence: UInt64, _ chain: Digest256)
+  nonisolated func checkpoint(_ journal: JournalID, _ sequence: UInt64, _ chain: Digest256)
     -> RelayCheckpoint
   {
     RelayCheckpoint(
-      signedBy: key, journal: journal, sequence: sequence, chain: chain,
-      time: configuration.clock())
+      signedBy: key, journal: journal, sequence: sequence, chain: chain, time: clock())
   }
 
   // MARK: - Reads
@@ -513,13 +546,15 @@ public actor RelayService {
 
   /// The entries asked for by id that the relay holds (framed), in the order asked.
   func fetch(_ journal: JournalID, ids: [EntryID]) throws(RelayError) -> [UInt8] {
-    _ = try index(journal)
+    let index = try index(journal)
     var out = [UInt8]()
     var asked = Set<EntryID>()
     do {
       // Each id once, and about 8 MiB at most: the client asks again for the rest.
       for id in ids where asked.insert(id).inserted && out.count < 8 << 20 {
-        guard let data = try storage.entry(of: journal, id: id) else { continue }
+        guard let sequence = index.sequences[id],
+          let data = try storage.entry(of: journal, sequence: sequence)
+        else { continue }
         Wire.appendU32(UInt32(data.count), to: &out)
         out += data
       }
@@ -528,9 +563,11 @@ public actor RelayService {
   }
 
   func entry(_ journal: JournalID, id: EntryID) throws(RelayError) -> [UInt8] {
-    _ = try index(journal)
+    let index = try index(journal)
     do {
-      guard let data = try storage.entry(of: journal, id: id) else {
+      guard let sequence = index.sequences[id],
+        let data = try storage.entry(of: journal, sequence: sequence)
+      else {
         throw RelayError(.notFound, "the relay holds no such entry")
       }
       return data
@@ -606,5 +643,20 @@ enum RelayKey {
     try FileIO.replace(path, with: seed)
     FileIO.restrictToOwner(path)
     return key
+  }
+}
+
+/// The relay's origin, set once the listening port is known and read by every signature
+/// check off the actor.
+final class OriginCell: @unchecked Sendable {
+  // @unchecked: `stored` is only read and written under `lock`.
+  private let lock = NSLock()
+  private var stored: String
+
+  init(_ origin: String) { stored = origin }
+
+  var value: String {
+    get { lock.withLock { stored } }
+    set { lock.withLock { stored = newValue } }
   }
 }

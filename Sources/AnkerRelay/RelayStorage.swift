@@ -8,16 +8,19 @@ import AnkerSync
 /// number and the sequence log's chain value; the nonces of recent requests; the devices'
 /// head attestations. Nothing here is plaintext content. Entries live in an ordinary rowid
 /// table (rows of about 1 KiB append at its end); a `WITHOUT ROWID` table keyed by journal and
-/// sequence made every push several times slower. There is no index on body hashes: an
+/// sequence made every push several times slower. There is no index on body hashes (an
 /// erasure finds its entries through the relay's in-memory DAG, and the index cost a third of
-/// the insert rate.
+/// the insert rate) and none on ids (format 4): ids are hashes, so each insert into such an
+/// index landed on a random page, and a group of n entries wrote about n index pages to the
+/// WAL besides the rows. The relay finds an entry's sequence number by its id in memory
+/// (`JournalIndex.sequences`) and reads it by `(journal, seq)`.
 ///
 /// Writes go through the group commit of `RelayService`: it opens one transaction
 /// (`beginGroup`), every request's writes join it in a savepoint, and one `commitGroup`
 /// makes them durable together.
 final class RelayStorage {
   static let databaseName = "relay.sqlite"
-  static let schemaVersion = 3
+  static let schemaVersion = 4
 
   let db: SQLiteDatabase
   let path: String
@@ -53,7 +56,6 @@ final class RelayStorage {
             row INTEGER PRIMARY KEY, journal BLOB NOT NULL, seq INTEGER NOT NULL,
             id BLOB NOT NULL, body_hash BLOB NOT NULL, chain BLOB NOT NULL, data BLOB NOT NULL);
           CREATE UNIQUE INDEX entry_seq ON entry (journal, seq);
-          CREATE UNIQUE INDEX entry_id ON entry (journal, id);
           CREATE TABLE erased (
             journal BLOB NOT NULL, body_hash BLOB NOT NULL, PRIMARY KEY (journal, body_hash))
             WITHOUT ROWID;
@@ -64,13 +66,15 @@ final class RelayStorage {
           CREATE TABLE attestation (
             journal BLOB NOT NULL, device BLOB NOT NULL, time INTEGER NOT NULL,
             data BLOB NOT NULL, PRIMARY KEY (journal, device)) WITHOUT ROWID;
-          """ + Self.inviteTable + "PRAGMA user_version = 3;")
+          """ + Self.inviteTable + "PRAGMA user_version = 4;")
       }
     } else if version < Self.schemaVersion {
       try db.transaction { () throws(StoreError) in
-        // Format 1 had an index on body hashes; format 2 had no invites.
+        // Format 1 had an index on body hashes; format 2 had no invites; formats 1 to 3 had an
+        // index on ids.
         try db.execute(
-          "DROP INDEX IF EXISTS entry_body;" + Self.inviteTable + "PRAGMA user_version = 3;")
+          "DROP INDEX IF EXISTS entry_body; DROP INDEX IF EXISTS entry_id;" + Self.inviteTable
+            + "PRAGMA user_version = 4;")
       }
     }
   }
@@ -154,10 +158,11 @@ final class RelayStorage {
   }
 
   /// What an erasure does to the store: the body hashes it names (remembered, so a copy
-  /// pushed later is stored without its body) and the stored entries that carry them.
+  /// pushed later is stored without its body) and the stored entries that carry them, by
+  /// relay sequence number.
   struct Erasure {
     var hashes: [Digest256] = []
-    var entries: [EntryID] = []
+    var entries: [UInt64] = []
     var isEmpty: Bool { hashes.isEmpty }
   }
 
@@ -179,8 +184,9 @@ final class RelayStorage {
   ) throws(StoreError) -> Int64 {
     let insert = try db.statement(
       "INSERT INTO entry (journal, seq, id, body_hash, chain, data) VALUES (?, ?, ?, ?, ?, ?)")
+    let journalBytes = journal.bytes
     for row in rows {
-      try insert.bind(1, journal.bytes).bind(2, Int64(row.sequence)).bind(3, row.id.bytes)
+      try insert.bind(1, journalBytes).bind(2, Int64(row.sequence)).bind(3, row.id.bytes)
         .bind(4, row.bodyHash.bytes).bind(5, row.chain.bytes).bind(6, row.data).run()
     }
     try db.statement("UPDATE journal SET head = ?, chain = ?, bytes = bytes + ? WHERE id = ?")
@@ -195,16 +201,16 @@ final class RelayStorage {
     let remember = try db.statement(
       "INSERT OR IGNORE INTO erased (journal, body_hash) VALUES (?, ?)")
     for hash in erasure.hashes { try remember.bind(1, journal.bytes).bind(2, hash.bytes).run() }
-    let update = try db.statement("UPDATE entry SET data = ? WHERE journal = ? AND id = ?")
+    let update = try db.statement("UPDATE entry SET data = ? WHERE journal = ? AND seq = ?")
     var saved: Int64 = 0
-    for id in erasure.entries {
-      guard let data = try entry(of: journal, id: id) else { continue }
+    for sequence in erasure.entries {
+      guard let data = try entry(of: journal, sequence: sequence) else { continue }
       // Only content is ever erased: control bodies (membership) and the genesis stay.
       guard let entry = try? Entry(decoding: data), entry.body != nil, entry.bodyKind == .sealed
       else { continue }
       let detached = entry.detachingBody().encoded
       saved += Int64(data.count - detached.count)
-      try update.bind(1, detached).bind(2, journal.bytes).bind(3, id.bytes).run()
+      try update.bind(1, detached).bind(2, journal.bytes).bind(3, Int64(clamping: sequence)).run()
     }
     try db.statement("UPDATE journal SET bytes = bytes - ? WHERE id = ?")
       .bind(1, saved).bind(2, journal.bytes).run()
@@ -249,10 +255,11 @@ final class RelayStorage {
     return Digest256(query.blob(0))
   }
 
-  func entry(of journal: JournalID, id: EntryID) throws(StoreError) -> [UInt8]? {
-    let query = try db.statement("SELECT data FROM entry WHERE journal = ? AND id = ?")
+  /// The entry stored at `sequence` (the caller finds it by id in `JournalIndex.sequences`).
+  func entry(of journal: JournalID, sequence: UInt64) throws(StoreError) -> [UInt8]? {
+    let query = try db.statement("SELECT data FROM entry WHERE journal = ? AND seq = ?")
     defer { query.reset() }
-    query.bind(1, journal.bytes).bind(2, id.bytes)
+    query.bind(1, journal.bytes).bind(2, Int64(clamping: sequence))
     guard try query.step() else { return nil }
     return query.blob(0)
   }
@@ -410,7 +417,7 @@ final class RelayStorage {
       throw StoreError(.corrupt, "the backup file is damaged")
     }
     guard let version = try? db.scalarText("PRAGMA user_version"),
-      ["1", "2", "3"].contains(version),
+      ["1", "2", "3", "4"].contains(version),
       (try? db.scalarText("SELECT count(*) FROM journal")) != nil
     else { throw StoreError(.corrupt, "the file is not an anker-relay backup") }
   }

@@ -172,4 +172,61 @@ import Testing
     #expect(staleAnswer.status == 401 && staleError.error == "staleTime")
     #expect(staleError.serverTime != nil)
   }
+
+  /// A store of format 3 (with an index on entry ids) is taken as it is: the relay drops the
+  /// index, and still serves entries by id (through its in-memory index) and takes new ones.
+  @Test func aFormatThreeStoreOpensWithoutTheIdIndex() async throws {
+    let directory = TemporaryDirectory()
+    defer { directory.cleanUp() }
+    let relay = try RelayProcess(directory: directory.path)
+    defer { relay.stop() }
+    let team = try await makeTeam(in: directory.path, relay: relay.url, workers: 1)
+    let (admin, worker) = (team[0], team[1])
+    let client = try admin.createClient(alias: "Lilac", code: "L-1", languages: [])
+    let caseID = try admin.createCase(type: .outreach, client: client)
+    try admin.addNote(.outreachContact, text: "before the upgrade", in: caseID)
+    _ = try await admin.sync(relay: relay.url)
+    _ = try await worker.sync(relay: relay.url)
+    relay.stop()
+    let path = directory.path + "/data/relay.sqlite"
+    do {
+      let db = try SQLiteDatabase(path: path, create: false)
+      try db.execute(
+        "CREATE UNIQUE INDEX entry_id ON entry (journal, id); PRAGMA user_version = 3;")
+      db.close()
+    }
+    try relay.start(port: relay.port)
+    let log = try Wire.splitBatch(try admin.exportLog()).map { try Entry(decoding: Array($0)) }
+    let adminKey = try #require(admin.unlockedSecrets).signing
+    let carrier = try RelayClient(
+      url: relay.url, journal: log[0].header.journal, device: adminKey,
+      transport: URLSessionTransport(), clock: { Store.wallClock() })
+    for entry in [log[0], log[log.count - 1]] {
+      guard
+        case .answer(let response) = await carrier.send(
+          "GET", carrier.journalPath + "/entries/" + entry.id.hex)
+      else {
+        Issue.record("the relay did not answer")
+        return
+      }
+      #expect(response.status == 200)
+      #expect(response.body == entry.encoded)
+    }
+    guard
+      case .answer(let fetched) = await carrier.send(
+        "POST", carrier.journalPath + "/entries/fetch", body: Wire.encodeIDs(log.map(\.id)))
+    else {
+      Issue.record("the relay did not answer")
+      return
+    }
+    #expect(try Wire.decodeBatch(fetched.body).map(\.id) == log.map(\.id))
+    try worker.addNote(.phoneCall, text: "after the upgrade", in: caseID)
+    #expect(try await worker.sync(relay: relay.url).isClean)
+    #expect(try await admin.sync(relay: relay.url).isClean)
+    #expect(try admin.state.digest == worker.state.digest)
+    let db = try SQLiteDatabase(path: path, create: false)
+    #expect(try db.scalarText("PRAGMA user_version") == "4")
+    #expect(
+      try db.scalarText("SELECT count(*) FROM sqlite_master WHERE name = 'entry_id'") == "0")
+  }
 }
