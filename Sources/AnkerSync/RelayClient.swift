@@ -69,7 +69,10 @@ public final class URLSessionTransport: RelayTransport {
       urlRequest.httpBody = Data(request.body)
       urlRequest.setValue("application/octet-stream", forHTTPHeaderField: "Content-Type")
     }
-    let (data, response) = try await perform(urlRequest)
+    // Never cancel the Swift task awaiting this: FoundationNetworking cancels the request
+    // inside the task's cancellation handler, which can deadlock against the thread that is
+    // finishing it (swift-corelibs-foundation issue 5412; DECISIONS 47).
+    let (data, response) = try await session.data(for: urlRequest)
     guard let http = response as? HTTPURLResponse else { throw URLError(.badServerResponse) }
     var headers = [String: String]()
     for (name, value) in http.allHeaderFields {
@@ -78,73 +81,6 @@ public final class URLSessionTransport: RelayTransport {
       }
     }
     return .init(status: http.statusCode, headers: headers, body: [UInt8](data))
-  }
-}
-
-extension URLSessionTransport {
-  /// `URLSession.data(for:)`, except for how a cancelled Swift task cancels the request: the
-  /// request is cancelled from another queue, never inside the cancellation handler.
-  /// FoundationNetworking's own version calls `URLSessionTask.cancel()` there, while the
-  /// Swift runtime holds the task's status lock, and `cancel()` waits for the session's work
-  /// queue, whose thread may at that moment be finishing the request and waiting for that
-  /// status lock to resume the task: both wait forever (swift-corelibs-foundation issue
-  /// 5412). A sync cancels the pages it asked ahead whenever it moves elsewhere, so this
-  /// could hang a sync.
-  private func perform(_ request: URLRequest) async throws -> (Data, URLResponse) {
-    let pending = PendingRequest()
-    return try await withTaskCancellationHandler {
-      try await withCheckedThrowingContinuation { continuation in
-        let task = session.dataTask(with: request) { data, response, error in
-          if let error {
-            continuation.resume(throwing: error)
-          } else if let response {
-            continuation.resume(returning: (data ?? Data(), response))
-          } else {
-            continuation.resume(throwing: URLError(.badServerResponse))
-          }
-        }
-        pending.start(task)
-      }
-    } onCancel: {
-      pending.cancel()
-    }
-  }
-}
-
-/// A request that a cancellation may reach before or after it starts.
-private final class PendingRequest: @unchecked Sendable {
-  // @unchecked: `task` and `cancelled` are only touched under `lock`.
-  private let lock = NSLock()
-  private var task: URLSessionDataTask?
-  private var cancelled = false
-
-  /// Starts `task`, or cancels it at once if the cancellation came first.
-  func start(_ task: URLSessionDataTask) {
-    lock.lock()
-    self.task = task
-    let cancelled = self.cancelled
-    lock.unlock()
-    task.resume()
-    if cancelled { Self.cancelElsewhere(task) }
-  }
-
-  func cancel() {
-    lock.lock()
-    cancelled = true
-    let task = self.task
-    lock.unlock()
-    if let task { Self.cancelElsewhere(task) }
-  }
-
-  private static func cancelElsewhere(_ task: URLSessionDataTask) {
-    let task = UncheckedTask(task)
-    DispatchQueue.global().async { task.task.cancel() }
-  }
-
-  private struct UncheckedTask: @unchecked Sendable {
-    // @unchecked: URLSessionTask is thread-safe for cancel(); it is not marked Sendable here.
-    let task: URLSessionDataTask
-    init(_ task: URLSessionDataTask) { self.task = task }
   }
 }
 

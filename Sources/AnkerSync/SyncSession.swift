@@ -230,7 +230,9 @@ public final class SyncSession<Local: SyncLocal> {
     var mismatches = 0
     // Up to two pages in flight ahead of the one being taken, ascending by cursor.
     var ahead = [Prefetch]()
-    defer { for next in ahead { next.answer.cancel() } }
+    // Pages asked ahead and not used are dropped, never cancelled: cancelling a request
+    // URLSession is finishing can deadlock (DECISIONS 47). Each ends on its own (answered,
+    // failed or timed out) and its answer is freed unread.
     while true {
       let path = pagePath(after: cursor.sequence)
       var prefetched: RelayClient.Outcome?
@@ -240,7 +242,6 @@ public final class SyncSession<Local: SyncLocal> {
         (prefetched, decoded) = await next.answer.value
       } else {
         // The cursor is not where they were asked from (an entry waits, a repair): drop them.
-        for next in ahead { next.answer.cancel() }
         ahead = []
       }
       let page = try await callCreatingJournal("GET", path, prefetched: prefetched) {
@@ -269,7 +270,6 @@ public final class SyncSession<Local: SyncLocal> {
           var wanted = [last]
           let size = UInt64(options.pageSize)
           if last + size < page.head { wanted.append(last + size) }
-          for next in ahead where !wanted.contains(next.after) { next.answer.cancel() }
           ahead.removeAll { !wanted.contains($0.after) }
           for after in wanted where !ahead.contains(where: { $0.after == after }) {
             if let next = prefetch(after: after) { ahead.append(next) }
