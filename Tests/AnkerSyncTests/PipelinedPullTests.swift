@@ -27,11 +27,9 @@ import Testing
   @Test func aDroppedConnectionDuringAPipelinedPullResumesWithoutLossOrDuplicates()
     async throws
   {
-    let directory = TemporaryDirectory()
-    defer { directory.cleanUp() }
-    let relay = try RelayProcess(directory: directory.path)
-    defer { relay.stop() }
-    let team = try await makeTeam(in: directory.path, relay: relay.url, workers: 1)
+    let setup = try await RelayTeam.start(workers: 1)
+    defer { setup.stop() }
+    let (relay, team) = (setup.relay, setup.team)
     let (admin, worker) = (team[0], team[1])
     let client = try worker.createClient(alias: "Rose", code: "R-1", languages: [])
     let caseID = try worker.createCase(type: .outreach, client: client)
@@ -70,11 +68,9 @@ import Testing
   /// Locking the journal while it syncs stops the sync: the key is asked for at each request
   /// and is gone, so no request is signed after the lock. What was taken stays taken.
   @Test func lockingDuringASyncStopsItsRequests() async throws {
-    let directory = TemporaryDirectory()
-    defer { directory.cleanUp() }
-    let relay = try RelayProcess(directory: directory.path)
-    defer { relay.stop() }
-    let team = try await makeTeam(in: directory.path, relay: relay.url, workers: 1)
+    let setup = try await RelayTeam.start(workers: 1)
+    defer { setup.stop() }
+    let (relay, team) = (setup.relay, setup.team)
     let (admin, worker) = (team[0], team[1])
     let client = try worker.createClient(alias: "Iris", code: "I-1", languages: [])
     let caseID = try worker.createCase(type: .outreach, client: client)

@@ -11,11 +11,9 @@ import Testing
   /// SIGKILL the relay while a laptop pushes, restart it on the same store: every entry it
   /// acknowledged is there, none twice, and the laptops finish syncing.
   @Test func killingTheRelayDuringPushesLosesNothing() async throws {
-    let directory = TemporaryDirectory()
-    defer { directory.cleanUp() }
-    let relay = try RelayProcess(directory: directory.path)
-    defer { relay.stop() }
-    let team = try await makeTeam(in: directory.path, relay: relay.url, workers: 1)
+    let setup = try await RelayTeam.start(workers: 1)
+    defer { setup.stop() }
+    let (relay, team) = (setup.relay, setup.team)
     let (admin, worker) = (team[0], team[1])
     let client = try worker.createClient(alias: "Blue", code: "B-1", languages: [])
     let caseID = try worker.createCase(type: .outreach, client: client)
@@ -50,11 +48,9 @@ import Testing
   /// Replace the relay's store with an older backup: the laptops notice (the relay signed a
   /// later checkpoint before) and re-send what it lacks; nothing is lost.
   @Test func anOlderBackupIsRepaired() async throws {
-    let directory = TemporaryDirectory()
-    defer { directory.cleanUp() }
-    let relay = try RelayProcess(directory: directory.path)
-    defer { relay.stop() }
-    let team = try await makeTeam(in: directory.path, relay: relay.url, workers: 1)
+    let setup = try await RelayTeam.start(workers: 1)
+    defer { setup.stop() }
+    let (directory, relay, team) = (setup.directory, setup.relay, setup.team)
     let (admin, worker) = (team[0], team[1])
     let client = try admin.createClient(alias: "Green", code: "G-1", languages: [])
     let caseID = try admin.createCase(type: .outreach, client: client)
@@ -125,11 +121,9 @@ import Testing
   /// A removed laptop is refused by the relay with a clear error; a request sent twice is
   /// refused the second time.
   @Test func revokedDevicesAndReplaysAreRefused() async throws {
-    let directory = TemporaryDirectory()
-    defer { directory.cleanUp() }
-    let relay = try RelayProcess(directory: directory.path)
-    defer { relay.stop() }
-    let team = try await makeTeam(in: directory.path, relay: relay.url, workers: 1)
+    let setup = try await RelayTeam.start(workers: 1)
+    defer { setup.stop() }
+    let (relay, team) = (setup.relay, setup.team)
     let (admin, worker) = (team[0], team[1])
     try admin.removeDevice(try worker.device.key)
     _ = try await admin.sync(relay: relay.url)
@@ -176,11 +170,9 @@ import Testing
   /// A store of format 3 (with an index on entry ids) is taken as it is: the relay drops the
   /// index, and still serves entries by id (through its in-memory index) and takes new ones.
   @Test func aFormatThreeStoreOpensWithoutTheIdIndex() async throws {
-    let directory = TemporaryDirectory()
-    defer { directory.cleanUp() }
-    let relay = try RelayProcess(directory: directory.path)
-    defer { relay.stop() }
-    let team = try await makeTeam(in: directory.path, relay: relay.url, workers: 1)
+    let setup = try await RelayTeam.start(workers: 1)
+    defer { setup.stop() }
+    let (directory, relay, team) = (setup.directory, setup.relay, setup.team)
     let (admin, worker) = (team[0], team[1])
     let client = try admin.createClient(alias: "Lilac", code: "L-1", languages: [])
     let caseID = try admin.createCase(type: .outreach, client: client)

@@ -147,6 +147,32 @@ func passphrase(_ text: String) -> SecureBytes { SecureBytes(copying: Array(text
 let testOptions = Journal.Options(passphraseCost: .testingOnly, idleTimeoutSeconds: nil)
 
 /// An admin laptop and `workers` more, all joined through the relay.
+/// A relay process on loopback and a team (an admin, then `workers` workers, all joined
+/// through it) in a fresh temporary directory. `stop()` ends the relay, then removes the
+/// directory.
+struct RelayTeam {
+  let directory: TemporaryDirectory
+  let relay: RelayProcess
+  let team: [Journal]
+
+  static func start(workers: Int, relayArguments: [String] = []) async throws -> RelayTeam {
+    let directory = TemporaryDirectory()
+    do {
+      let relay = try RelayProcess(directory: directory.path, arguments: relayArguments)
+      let team = try await makeTeam(in: directory.path, relay: relay.url, workers: workers)
+      return RelayTeam(directory: directory, relay: relay, team: team)
+    } catch {
+      directory.cleanUp()
+      throw error
+    }
+  }
+
+  func stop() {
+    relay.stop()
+    directory.cleanUp()
+  }
+}
+
 func makeTeam(in directory: String, relay: String, workers: Int) async throws -> [Journal] {
   let (admin, _) = try Journal.create(
     at: directory + "/admin", passphrase: passphrase("admin pass"), name: "Admin",

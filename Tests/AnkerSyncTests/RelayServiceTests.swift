@@ -76,11 +76,9 @@ import Testing
 
   /// `/health`, `/metrics` and `/v1/relay` answer; metrics count stores and rejections.
   @Test func healthAndMetrics() async throws {
-    let directory = TemporaryDirectory()
-    defer { directory.cleanUp() }
-    let relay = try RelayProcess(directory: directory.path)
-    defer { relay.stop() }
-    let team = try await makeTeam(in: directory.path, relay: relay.url, workers: 1)
+    let setup = try await RelayTeam.start(workers: 1)
+    defer { setup.stop() }
+    let (relay, team) = (setup.relay, setup.team)
     try team[0].removeDevice(try team[1].device.key)
     _ = try await team[0].sync(relay: relay.url)
     _ = try? await team[1].sync(relay: relay.url)

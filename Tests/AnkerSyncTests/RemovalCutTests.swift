@@ -10,11 +10,9 @@ import Testing
 /// device, not even one whose sequence number is below the cut (a fork of its chain).
 @Suite(.serialized) struct RemovalCutTests {
   @Test func aForkOfARemovedDevicesChainIsRefused() async throws {
-    let directory = TemporaryDirectory()
-    defer { directory.cleanUp() }
-    let relay = try RelayProcess(directory: directory.path)
-    defer { relay.stop() }
-    let team = try await makeTeam(in: directory.path, relay: relay.url, workers: 1)
+    let setup = try await RelayTeam.start(workers: 1)
+    defer { setup.stop() }
+    let (relay, team) = (setup.relay, setup.team)
     let (admin, worker) = (team[0], team[1])
     let client = try worker.createClient(alias: "Teal", code: "T-3", languages: [])
     let caseID = try worker.createCase(type: .outreach, client: client)

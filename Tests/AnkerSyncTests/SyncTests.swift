@@ -9,11 +9,9 @@ import Testing
 
 @Suite(.serialized) struct SyncTests {
   @Test func twoLaptopsExchangeNotesThroughTheRelay() async throws {
-    let directory = TemporaryDirectory()
-    defer { directory.cleanUp() }
-    let relay = try RelayProcess(directory: directory.path)
-    defer { relay.stop() }
-    let team = try await makeTeam(in: directory.path, relay: relay.url, workers: 1)
+    let setup = try await RelayTeam.start(workers: 1)
+    defer { setup.stop() }
+    let (relay, team) = (setup.relay, setup.team)
     let (admin, worker) = (team[0], team[1])
     let client = try worker.createClient(alias: "Blue", code: "B-1", languages: ["sv"])
     let caseID = try worker.createCase(type: .outreach, client: client)
@@ -34,11 +32,9 @@ import Testing
   /// A shred reaches the relay: every stored copy of an erased body is detached (the rows
   /// keep header and signature), found through the relay's DAG rather than an index.
   @Test func aShredDetachesTheBodiesOnTheRelay() async throws {
-    let directory = TemporaryDirectory()
-    defer { directory.cleanUp() }
-    let relay = try RelayProcess(directory: directory.path)
-    defer { relay.stop() }
-    let team = try await makeTeam(in: directory.path, relay: relay.url, workers: 1)
+    let setup = try await RelayTeam.start(workers: 1)
+    defer { setup.stop() }
+    let (relay, team) = (setup.relay, setup.team)
     let (admin, worker) = (team[0], team[1])
     let client = try worker.createClient(alias: "Green", code: "G-1", languages: ["sv"])
     let caseID = try worker.createCase(type: .outreach, client: client)

@@ -8,10 +8,12 @@ import Testing
   import Glibc
 #endif
 
-/// Runs a built executable with `environment` added, feeding `input` on stdin.
-func run(
-  _ tool: String, _ arguments: [String], input: String, environment: [String: String] = [:]
-) throws -> (status: Int32, output: String) {
+/// Starts a built executable with `environment` added, writes `input` to its stdin and
+/// closes it; returns the process and its stdout (stderr too, if merging).
+func startChild(
+  _ tool: String, _ arguments: [String], input: String, environment: [String: String] = [:],
+  mergingStandardError: Bool = false
+) throws -> (Process, Pipe) {
   let process = Process()
   process.executableURL = URL(fileURLWithPath: executable(tool))
   process.arguments = arguments
@@ -20,10 +22,19 @@ func run(
   let stdout = Pipe()
   process.standardInput = stdin
   process.standardOutput = stdout
-  process.standardError = stdout
+  if mergingStandardError { process.standardError = stdout }
   try process.run()
   stdin.fileHandleForWriting.write(Data(input.utf8))
   try stdin.fileHandleForWriting.close()
+  return (process, stdout)
+}
+
+/// Runs a built executable with `environment` added, feeding `input` on stdin.
+func run(
+  _ tool: String, _ arguments: [String], input: String, environment: [String: String] = [:]
+) throws -> (status: Int32, output: String) {
+  let (process, stdout) = try startChild(
+    tool, arguments, input: input, environment: environment, mergingStandardError: true)
   let output = stdout.fileHandleForReading.readDataToEndOfFile()
   process.waitUntilExit()
   return (process.terminationStatus, String(decoding: output, as: UTF8.self))
@@ -87,16 +98,8 @@ func run(
     var random = SystemRandom()
     var kills = 0
     for _ in 0..<60 {
-      let process = Process()
-      process.executableURL = URL(fileURLWithPath: executable("anker-test-child"))
-      process.arguments = ["append-loop", path]
-      let stdin = Pipe()
-      let stdout = Pipe()
-      process.standardInput = stdin
-      process.standardOutput = stdout
-      try process.run()
-      stdin.fileHandleForWriting.write(Data("crash\n".utf8))
-      try stdin.fileHandleForWriting.close()
+      let (process, stdout) = try startChild(
+        "anker-test-child", ["append-loop", path], input: "crash\n")
       // Wait for the first append, then kill at a random moment 0–60 ms later.
       let reader = stdout.fileHandleForReading
       var buffer = Data()
@@ -177,16 +180,7 @@ func run(
     var outcomes = (killed: 0, member: 0, unjoined: 0)
     for _ in 0..<12 {
       try fresh()
-      let process = Process()
-      process.executableURL = URL(fileURLWithPath: executable("anker-test-child"))
-      process.arguments = ["join", path]
-      let stdin = Pipe()
-      let stdout = Pipe()
-      process.standardInput = stdin
-      process.standardOutput = stdout
-      try process.run()
-      stdin.fileHandleForWriting.write(Data(input.utf8))
-      try stdin.fileHandleForWriting.close()
+      let (process, stdout) = try startChild("anker-test-child", ["join", path], input: input)
       usleep(UInt32(span * Double(random.bytes(1)[0]) / 255 * 1_000_000))
       kill(process.processIdentifier, SIGKILL)
       process.waitUntilExit()
