@@ -161,6 +161,18 @@ package final class SQLiteStatement {
     return self
   }
 
+  /// Runs a statement that returns no rows with two blob parameters SQLite reads where they
+  /// are, without a copy: both buffers must stay valid until this returns.
+  package func run(
+    borrowing first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer
+  ) throws(StoreError) {
+    for (index, blob) in [(Int32(1), first), (2, second)] {
+      _ = anker_sqlite_bind_blob_static(
+        raw, index, blob.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(blob.count))
+    }
+    try run()
+  }
+
   /// Steps once: true while a row is there.
   package func step() throws(StoreError) -> Bool {
     let status = sqlite3_step(raw)

@@ -24,9 +24,9 @@ extension Store {
   public func append(
     _ entries: [Entry], outbox: Bool, seen: UInt64, clearingReadsThrough reads: Int64? = nil
   ) throws(StoreError) {
-    let rows = try sealedRows(entries, seen: seen)
+    let key = try localKey
     try db.transaction { () throws(StoreError) in
-      try insert(rows, outbox: outbox)
+      try insert(entries, outbox: outbox, seen: seen, key: key)
       if let reads { try clearReads(through: reads) }
     }
   }
@@ -43,7 +43,7 @@ extension Store {
   public func append(
     _ entries: [Entry], outbox: Bool, seen: UInt64, committingIf commit: () -> Bool
   ) throws(StoreError) -> Bool {
-    let rows = try sealedRows(entries, seen: seen)
+    let key = try localKey
     let bulk = try db.scalarText("SELECT NOT EXISTS (SELECT 1 FROM entry)") == "1"
     if bulk {
       guard try db.scalarText("PRAGMA journal_mode=DELETE")?.lowercased() == "delete" else {
@@ -56,7 +56,7 @@ extension Store {
     }
     try db.execute("BEGIN IMMEDIATE")
     do {
-      try insert(rows, outbox: outbox)
+      try insert(entries, outbox: outbox, seen: seen, key: key)
       guard commit() else {
         try db.execute("ROLLBACK")
         return false
@@ -69,78 +69,60 @@ extension Store {
     }
   }
 
-  private func insert(_ rows: [(id: [UInt8], sealed: [UInt8])], outbox: Bool) throws(StoreError) {
+  private var localKey: AEAD.Key {
+    get throws(StoreError) {
+      guard let key = secrets?.local else { throw StoreError(.locked, "unlock the journal first") }
+      return key
+    }
+  }
+
+  /// Inserts each entry's row: its id, and nonce ‖ XChaCha20-Poly1305(local key, seen u64 BE
+  /// ‖ wire form, AD = context ‖ id), as `sealLocal` makes it. Each row is built and sealed in
+  /// one buffer reused from row to row, which SQLite reads in place: a join's hundred
+  /// megabytes are neither held a second time nor copied once more (DECISIONS 48).
+  private func insert(
+    _ entries: [Entry], outbox: Bool, seen: UInt64, key: AEAD.Key
+  ) throws(StoreError) {
     let insert = try db.statement("INSERT OR IGNORE INTO entry (id, sealed) VALUES (?, ?)")
     let queue = try db.statement("INSERT OR IGNORE INTO outbox (seq) VALUES (?)")
-    for row in rows {
-      try insert.bind(1, row.id).bind(2, row.sealed).run()
-      // A known id inserts nothing: it is neither stored again nor queued again.
-      if outbox, db.changes == 1 { try queue.bind(1, db.lastInsertRowID).run() }
-    }
-  }
-
-  /// Each entry's row: its id, and nonce ‖ XChaCha20-Poly1305(local key, seen u64 BE ‖ wire
-  /// form, AD = context ‖ id), as `sealLocal` makes it, built in one buffer per row. A large
-  /// batch (a join) is sealed in two halves on two cores.
-  private func sealedRows(
-    _ entries: [Entry], seen: UInt64
-  ) throws(StoreError) -> [(id: [UInt8], sealed: [UInt8])] {
-    guard let key = secrets?.local else { throw StoreError(.locked, "unlock the journal first") }
     var random = SystemRandom()
-    let nonces = random.bytes(AEAD.nonceCount * entries.count)
-    guard entries.count >= 4096 else {
-      return Self.seal(entries[...], nonces: nonces[...], seen: seen, key: key)
-    }
-    let middle = entries.count / 2
-    let halves = SealedHalves()
-    DispatchQueue.concurrentPerform(iterations: 2) { half in
-      let range = half == 0 ? 0..<middle : middle..<entries.count
-      let rows = Self.seal(
-        entries[range],
-        nonces: nonces[range.lowerBound * AEAD.nonceCount..<range.upperBound * AEAD.nonceCount],
-        seen: seen, key: key)
-      halves.set(half, rows)
-    }
-    return halves.joined
-  }
-
-  private static func seal(
-    _ entries: ArraySlice<Entry>, nonces: ArraySlice<UInt8>, seen: UInt64, key: AEAD.Key
-  ) -> [(id: [UInt8], sealed: [UInt8])] {
     var time = [UInt8]()
     withUnsafeBytes(of: seen.bigEndian) { time += $0 }
-    var context = entryContext
+    var context = Self.entryContext
     let idStart = context.count
     context += [UInt8](repeating: 0, count: Digest256.byteCount)
+    let nonce = [UInt8](repeating: 0, count: AEAD.nonceCount)
     let tag = [UInt8](repeating: 0, count: AEAD.tagCount)
-    var rows = [(id: [UInt8], sealed: [UInt8])]()
-    rows.reserveCapacity(entries.count)
-    var nonce = nonces.startIndex
+    var row = [UInt8]()
     for entry in entries {
       let id = entry.id.bytes
       context.replaceSubrange(idStart..., with: id)
-      let body = entry.body
-      var row = [UInt8]()
-      row.reserveCapacity(
-        AEAD.nonceCount + 8 + entry.headerBytes.count + Signing.signatureCount + 1
-          + (body?.count ?? 0) + AEAD.tagCount)
-      row += nonces[nonce..<nonce + AEAD.nonceCount]
-      nonce += AEAD.nonceCount
+      row.removeAll(keepingCapacity: true)
+      row += nonce
       row += time
       // The entry's wire form (`Entry.encoded`), written straight into the row.
       row += entry.headerBytes
       row += entry.signature
-      if let body {
+      if let body = entry.body {
         row.append(1)
         row += body
       } else {
         row.append(0)
       }
       row += tag
-      row.withUnsafeMutableBytes { AEAD.sealInPlace($0, key: key, associatedData: context) }
-      rows.append((id, row))
+      let stored = row.withUnsafeMutableBytes { buffer in
+        random.fill(UnsafeMutableRawBufferPointer(rebasing: buffer[..<AEAD.nonceCount]))
+        AEAD.sealInPlace(buffer, key: key, associatedData: context)
+        return id.withUnsafeBytes { id in
+          Result { () throws(StoreError) in
+            try insert.run(borrowing: id, UnsafeRawBufferPointer(buffer))
+          }
+        }
+      }
+      try stored.get()
+      // A known id inserts nothing: it is neither stored again nor queued again.
+      if outbox, db.changes == 1 { try queue.bind(1, db.lastInsertRowID).run() }
     }
-    return rows
   }
 
   /// Every stored entry in the order this device stored them. A row that fails to decrypt or
@@ -456,20 +438,6 @@ private struct SharedBuffers: @unchecked Sendable {
   // @unchecked: disjoint writes only, joined by concurrentPerform before any read.
   let bytes: UnsafeMutableRawBufferPointer
   let opened: UnsafeMutableBufferPointer<Bool>
-}
-
-/// The two halves of a large batch of rows, each sealed on its own thread.
-private final class SealedHalves: @unchecked Sendable {
-  // @unchecked: each half is written by one thread (separate properties, so the accesses
-  // never overlap), read after concurrentPerform has joined both.
-  private var first: [(id: [UInt8], sealed: [UInt8])] = []
-  private var second: [(id: [UInt8], sealed: [UInt8])] = []
-
-  func set(_ half: Int, _ rows: [(id: [UInt8], sealed: [UInt8])]) {
-    if half == 0 { first = rows } else { second = rows }
-  }
-
-  var joined: [(id: [UInt8], sealed: [UInt8])] { first + second }
 }
 
 /// Zeroes the bytes from `start` on: tags and gaps left behind by joining the parts.
