@@ -260,6 +260,23 @@ extension SyncBenchmark {
         + "signature headers \(format(outcome.headers, 1)), JSON answer \(format(outcome.answer, 1))"
     )
 
+    // The same load offered at the target rate rather than as fast as the relay takes it:
+    // each device pushes a batch every `devices × batchSize / 20,000` s (staggered), so the
+    // latency is the relay's own, not the queue that saturation builds (Little's law: 5,000
+    // entries in flight at 20,000/s wait 250 ms whatever the relay does). Latency counts
+    // from when a push was due, so a relay falling behind shows in it.
+    let paced = IngestJournal(devices: devices, perDevice: batches * batchSize, using: &random)
+    let relay3 = RelayChild(directory: work + "/relay3")
+    defer { relay3.stop() }
+    await upload(paced.base, journal: paced.id, as: paced.admin, to: relay3.url)
+    let interval = Double(devices * batchSize) / 20_000
+    let steady = await push(paced, batchSize: batchSize, to: relay3.url, every: interval)
+    print(
+      "  batches of \(batchSize) offered at 20,000 entries/s (one per device every "
+        + "\(format(interval * 1000, 0)) ms): \(format(Double(count) / steady.seconds, 0)) entries/s, "
+        + "push p50 \(format(steady.p50 * 1000, 1)) ms, p99 \(format(steady.p99 * 1000, 1)) ms "
+        + "(target ≤ 50 ms), errors \(steady.errors)")
+
     // One entry per push: no target yet, reported.
     let single = IngestJournal(devices: devices, perDevice: 20, using: &random)
     let relay2 = RelayChild(directory: work + "/relay2")
@@ -283,8 +300,12 @@ extension SyncBenchmark {
   }
 
   /// Each device pushes its own entries over its own keep-alive connection, all devices at
-  /// once. The signed requests are built before the clock starts.
-  func push(_ journal: IngestJournal, batchSize: Int, to url: String) async -> PushOutcome {
+  /// once: back to back, or with `every` one push per device every that many seconds
+  /// (devices staggered evenly), its latency counted from when it was due. The signed
+  /// requests are built before the clock starts.
+  func push(
+    _ journal: IngestJournal, batchSize: Int, to url: String, every interval: Double? = nil
+  ) async -> PushOutcome {
     let port = Int(url.split(separator: ":").last!)!
     let origin = url
     let path = "/v1/journals/\(journal.id.hex)/entries"
@@ -310,6 +331,7 @@ extension SyncBenchmark {
       requests.append(mine)
     }
     let results = ResultBox(count: requests.count)
+    let deviceCount = requests.count
     let group = DispatchGroup()
     let start = Date()
     for (index, mine) in requests.enumerated() {
@@ -319,8 +341,15 @@ extension SyncBenchmark {
         var latencies = [Double]()
         var errors = 0
         var answer = 0
-        for request in mine {
-          let began = Date()
+        let offset = Double(index) * (interval ?? 0) / Double(deviceCount)
+        for (number, request) in mine.enumerated() {
+          var began = Date()
+          if let interval {
+            let due = start.addingTimeInterval(offset + Double(number) * interval)
+            let wait = due.timeIntervalSinceNow
+            if wait > 0 { usleep(UInt32(wait * 1_000_000)) }
+            began = due
+          }
           let (status, body) = connection.exchange(request)
           latencies.append(Date().timeIntervalSince(began))
           answer += body.count
