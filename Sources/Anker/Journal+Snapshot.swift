@@ -89,9 +89,7 @@ extension Journal {
     guard var snapshot = (try? store.loadSnapshot()) ?? nil else { return false }
     let loaded = try? decodeSnapshot(snapshot.plain, from: snapshot.offset, session: session)
     ConstantTime.zero(&snapshot.plain)
-    guard let loaded else { return false }
-    var (dag, state, writer) = (loaded.0, loaded.1, loaded.2)
-    let firstSeen = loaded.3
+    guard case (var dag, var state, var writer, let firstSeen)? = loaded else { return false }
     do {
       let position = try store.entryPosition()
       let newer = try store.entries(after: snapshot.last)

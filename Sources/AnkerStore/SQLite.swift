@@ -166,11 +166,14 @@ package final class SQLiteStatement {
   package func run(
     borrowing first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer
   ) throws(StoreError) {
-    for (index, blob) in [(Int32(1), first), (2, second)] {
-      _ = anker_sqlite_bind_blob_static(
-        raw, index, blob.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(blob.count))
-    }
+    bindInPlace(1, first)
+    bindInPlace(2, second)
     try run()
+  }
+
+  private func bindInPlace(_ index: Int32, _ blob: UnsafeRawBufferPointer) {
+    _ = anker_sqlite_bind_blob_static(
+      raw, index, blob.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(blob.count))
   }
 
   /// Steps once: true while a row is there.

@@ -110,6 +110,7 @@ extension Store {
         row.append(0)
       }
       row += tag
+      // (`withUnsafeBytes` does not carry typed throws: the outcome comes out as a Result.)
       let stored = row.withUnsafeMutableBytes { buffer in
         random.fill(UnsafeMutableRawBufferPointer(rebasing: buffer[..<AEAD.nonceCount]))
         AEAD.sealInPlace(buffer, key: key, associatedData: context)

@@ -239,9 +239,8 @@ extension SyncBenchmark {
     defer { try? FileManager.default.removeItem(atPath: work) }
     var random = SeededRandom(seed: 12)
     let journal = IngestJournal(devices: devices, perDevice: batches * batchSize, using: &random)
-    let relay = RelayChild(directory: work + "/relay")
+    let relay = await serve(journal, from: work + "/relay")
     defer { relay.stop() }
-    await upload(journal.base, journal: journal.id, as: journal.admin, to: relay.url)
     let outcome = await push(journal, batchSize: batchSize, to: relay.url)
     let count = devices * batches * batchSize
     print(
@@ -266,9 +265,8 @@ extension SyncBenchmark {
     // entries in flight at 20,000/s wait 250 ms whatever the relay does). Latency counts
     // from when a push was due, so a relay falling behind shows in it.
     let paced = IngestJournal(devices: devices, perDevice: batches * batchSize, using: &random)
-    let relay3 = RelayChild(directory: work + "/relay3")
+    let relay3 = await serve(paced, from: work + "/relay3")
     defer { relay3.stop() }
-    await upload(paced.base, journal: paced.id, as: paced.admin, to: relay3.url)
     let interval = Double(devices * batchSize) / 20_000
     let steady = await push(paced, batchSize: batchSize, to: relay3.url, every: interval)
     print(
@@ -279,14 +277,20 @@ extension SyncBenchmark {
 
     // One entry per push: no target yet, reported.
     let single = IngestJournal(devices: devices, perDevice: 20, using: &random)
-    let relay2 = RelayChild(directory: work + "/relay2")
+    let relay2 = await serve(single, from: work + "/relay2")
     defer { relay2.stop() }
-    await upload(single.base, journal: single.id, as: single.admin, to: relay2.url)
     let one = await push(single, batchSize: 1, to: relay2.url)
     print(
       "  one entry per push: \(format(Double(devices * 20) / one.seconds, 0)) entries/s, push p50 "
         + "\(format(one.p50 * 1000, 1)) ms, p99 \(format(one.p99 * 1000, 1)) ms, errors \(one.errors)"
     )
+  }
+
+  /// A relay of its own holding `journal`'s base (its admin's entries), ready for pushes.
+  func serve(_ journal: IngestJournal, from directory: String) async -> RelayChild {
+    let relay = RelayChild(directory: directory)
+    await upload(journal.base, journal: journal.id, as: journal.admin, to: relay.url)
+    return relay
   }
 
   struct PushOutcome {
