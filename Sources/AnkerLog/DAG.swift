@@ -11,13 +11,16 @@ public struct DAG: Sendable {
   public let journal: JournalID
   public let genesisID: EntryID
 
-  private var nodes: [EntryID: Entry] = [:]
-  private var children: [EntryID: [EntryID]] = [:]
+  // The maps that grow with every entry never rehash all at once (DECISIONS 49).
+  private var nodes = SteadyDictionary<EntryID, Entry>()
   private var waiting: [EntryID: Entry] = [:]
   /// missing parent id → ids of waiting entries that need it.
   private var missing: [EntryID: Set<EntryID>] = [:]
   private var headSet: Set<EntryID> = []
-  private var bySlot: [Slot: [EntryID]] = [:]
+  /// The first entry placed in each (author, sequence) slot.
+  private var bySlot = SteadyDictionary<Slot, EntryID>()
+  /// Any further entries in a slot (a cloned device): rare, and an array each.
+  private var clones: [Slot: [EntryID]] = [:]
   /// Entries that waited for parents and, once those arrived, did not fit.
   public private(set) var rejected: [EntryID: LogError] = [:]
   /// True for a frontier DAG (`init(frontier:heads:)`): it places a device's next entries
@@ -86,7 +89,7 @@ public struct DAG: Sendable {
   public mutating func insert(_ entry: Entry) throws(LogError) -> Insertion {
     if let known = nodes[entry.id] {
       // The same entry with its body, after a copy without: keep the body.
-      if known.body == nil, entry.body != nil { nodes[entry.id] = entry }
+      if known.body == nil, entry.body != nil { nodes.updateValue(entry, forKey: entry.id) }
       return .duplicate
     }
     if let known = waiting[entry.id] {
@@ -148,20 +151,22 @@ public struct DAG: Sendable {
   }
 
   private mutating func place(_ entry: Entry) {
-    nodes[entry.id] = entry
-    for parent in entry.parents {
-      children[parent, default: []].append(entry.id)
-      headSet.remove(parent)
-    }
+    nodes.updateValue(entry, forKey: entry.id)
+    for parent in entry.parents { headSet.remove(parent) }
     headSet.insert(entry.id)
-    bySlot[Slot(author: entry.author, sequence: entry.sequence), default: []].append(entry.id)
+    let slot = Slot(author: entry.author, sequence: entry.sequence)
+    if bySlot[slot] == nil {
+      bySlot.updateValue(entry.id, forKey: slot)
+    } else {
+      clones[slot, default: []].append(entry.id)
+    }
   }
 
   // MARK: - Reading
 
   public var count: Int { nodes.count }
   /// Every placed entry, in no particular order.
-  public var allEntries: Dictionary<EntryID, Entry>.Values { nodes.values }
+  public var allEntries: some Sequence<Entry> { nodes.values }
   public subscript(id: EntryID) -> Entry? { nodes[id] }
   public func contains(_ id: EntryID) -> Bool { nodes[id] != nil }
   public var genesis: Entry { nodes[genesisID]! }
@@ -185,14 +190,16 @@ public struct DAG: Sendable {
   /// Two or more entries by one author with one sequence number: a cloned device. Each group
   /// is sorted by id; the groups by (author, sequence).
   public var equivocations: [[Entry]] {
-    bySlot.filter { $0.value.count > 1 }
-      .sorted { ($0.key.author, $0.key.sequence) < ($1.key.author, $1.key.sequence) }
-      .map { $0.value.sorted().map { nodes[$0]! } }
+    clones.keys
+      .sorted { ($0.author, $0.sequence) < ($1.author, $1.sequence) }
+      .map { slot in ([bySlot[slot]!] + clones[slot]!).sorted().map { nodes[$0]! } }
   }
 
   /// The entries of one author at one sequence number.
   public func entries(author: Signing.PublicKey, sequence: UInt64) -> [Entry] {
-    (bySlot[Slot(author: author, sequence: sequence)] ?? []).map { nodes[$0]! }
+    let slot = Slot(author: author, sequence: sequence)
+    guard let first = bySlot[slot] else { return [] }
+    return ([first] + (clones[slot] ?? [])).map { nodes[$0]! }
   }
 
   /// True when `ancestor` is reachable from `descendant` through parents (an entry is not

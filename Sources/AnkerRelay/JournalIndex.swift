@@ -8,8 +8,9 @@ import AnkerSync
 /// entry's relay sequence number by id, which is how the store is read by id.
 struct JournalIndex {
   var dag: DAG
-  /// id → relay sequence number, for every stored entry.
-  var sequences: [EntryID: UInt64]
+  /// id → relay sequence number, for every stored entry. Grows without one long pause, as
+  /// the DAG's maps do (DECISIONS 49).
+  var sequences: SteadyDictionary<EntryID, UInt64>
   var head: UInt64
   var chain: Digest256
   var bytes: Int64
@@ -82,7 +83,7 @@ struct JournalIndex {
 
   init(genesis: Entry) throws(LogError) {
     dag = try DAG(genesis: genesis)
-    sequences = [:]
+    sequences = SteadyDictionary()
     head = 0
     chain = .zero
     bytes = 0
@@ -98,14 +99,15 @@ struct JournalIndex {
       throw LogError(.invalidGenesis, "a stored journal has no genesis")
     }
     dag = try DAG(genesis: try Entry(decoding: first.data))
-    sequences = [dag.genesisID: first.sequence]
+    sequences = SteadyDictionary()
     sequences.reserveCapacity(rows.count)
+    sequences.updateValue(first.sequence, forKey: dag.genesisID)
     chain = RelayCheckpoint.extend(.zero, sequence: first.sequence, id: dag.genesisID)
     head = first.sequence
     for row in rows.dropFirst() {
       let entry = try Entry(decoding: row.data)
       try dag.insert(Self.indexed(entry))
-      sequences[entry.id] = row.sequence
+      sequences.updateValue(row.sequence, forKey: entry.id)
       chain = RelayCheckpoint.extend(chain, sequence: row.sequence, id: entry.id)
       head = row.sequence
     }

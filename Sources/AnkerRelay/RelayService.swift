@@ -318,7 +318,7 @@ public actor RelayService {
     }
     var index = candidate
     index.head = 1
-    index.sequences[genesis.id] = 1
+    index.sequences.updateValue(1, forKey: genesis.id)
     index.chain = RelayCheckpoint.extend(.zero, sequence: 1, id: genesis.id)
     let data = genesis.encoded
     index.bytes = Int64(data.count)
@@ -448,7 +448,7 @@ public actor RelayService {
         continue
       }
       index.head += 1
-      index.sequences[entry.id] = index.head
+      index.sequences.updateValue(index.head, forKey: entry.id)
       index.chain = RelayCheckpoint.extend(index.chain, sequence: index.head, id: entry.id)
       rows.append(
         .init(

@@ -1,0 +1,111 @@
+import Testing
+
+@testable import AnkerLog
+
+@Suite struct SteadyDictionaryTests {
+  /// SplitMix64: reproducible keys and choices.
+  struct Random {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+      state &+= 0x9E37_79B9_7F4A_7C15
+      var z = state
+      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+      return z ^ (z >> 31)
+    }
+    mutating func next(below bound: Int) -> Int { Int(next() % UInt64(bound)) }
+  }
+
+  /// Random inserts, overwrites and in-place changes, checked against a `Dictionary` after
+  /// every step (lookups, count) and at every growth (every element, once).
+  @Test(arguments: [1, 2, 3])
+  func behavesAsADictionaryThroughManyGrowths(seed: UInt64) {
+    var random = Random(state: seed)
+    var map = SteadyDictionary<UInt64, [UInt64]>(gradualFrom: 12)
+    var model: [UInt64: [UInt64]] = [:]
+    var keys: [UInt64] = []
+    var growths = 0
+    for step in 0..<30_000 {
+      let capacity = map.capacity
+      switch random.next(below: 10) {
+      case 0..<5:
+        let key = random.next()
+        keys.append(key)
+        map.updateValue([UInt64(step)], forKey: key)
+        model[key] = [UInt64(step)]
+      case 5..<7:
+        let key = keys.isEmpty ? random.next() : keys[random.next(below: keys.count)]
+        map.updateValue([UInt64(step), 1], forKey: key)
+        model[key] = [UInt64(step), 1]
+      default:
+        let key = keys.isEmpty ? random.next() : keys[random.next(below: keys.count)]
+        let length = map.modify(key, default: [7]) { value in
+          value.append(UInt64(step))
+          return value.count
+        }
+        model[key, default: [7]].append(UInt64(step))
+        #expect(length == model[key]!.count)
+      }
+      #expect(map.count == model.count)
+      if !keys.isEmpty {
+        let probe = keys[random.next(below: keys.count)]
+        #expect(map[probe] == model[probe])
+      }
+      #expect(map[random.next()] == nil)
+      if map.capacity != capacity {
+        // Past `gradualFrom`, a growth leaves the old table's elements to move later.
+        if capacity >= 12 {
+          growths += 1
+          #expect(map.isMoving)
+        }
+        var seen: [UInt64: [UInt64]] = [:]
+        for (key, value) in map { #expect(seen.updateValue(value, forKey: key) == nil) }
+        #expect(seen == model)
+      }
+    }
+    #expect(growths >= 9)
+    for (key, value) in model { #expect(map[key] == value) }
+    #expect(Dictionary(uniqueKeysWithValues: Array(map)) == model)
+    #expect(Array(map.values).count == model.count)
+  }
+
+  /// The point of the type: past `gradualFrom`, the table is never rehashed in one go. Every
+  /// growth starts a new table while the old one is already empty (had the old one not
+  /// drained, that growth would have had to move all of it at once), and the table's
+  /// capacity changes only at those growths.
+  @Test func neverMovesEverythingAtOnce() {
+    var random = Random(state: 9)
+    var map = SteadyDictionary<UInt64, UInt64>(gradualFrom: 3_072)
+    var capacities: [Int] = []
+    for step in 0..<200_000 {
+      let wasMoving = map.isMoving
+      let capacity = map.capacity
+      map.updateValue(UInt64(step), forKey: random.next())
+      if map.capacity != capacity {
+        capacities.append(map.capacity)
+        if capacity >= 3_072 {
+          #expect(!wasMoving)
+          #expect(map.isMoving)
+          #expect(map.capacity == 2 * capacity)
+        }
+      }
+    }
+    #expect(map.count == 200_000)
+    #expect(capacities.filter { $0 > 3_072 }.count >= 6)
+  }
+
+  /// Keys the old table still holds (not moved yet) are found, changed and counted once.
+  @Test func changesToKeysNotYetMovedAreKept() {
+    var map = SteadyDictionary<Int, Int>(gradualFrom: 12)
+    var n = 0
+    while !map.isMoving {
+      map.updateValue(n, forKey: n)
+      n += 1
+    }
+    // Every old key, changed while the move is under way: each must keep its new value.
+    for key in 0..<n { map.modify(key, default: -1) { $0 += 1_000 } }
+    #expect(!map.isMoving)
+    #expect(map.count == n)
+    for key in 0..<n { #expect(map[key] == key + 1_000) }
+  }
+}
