@@ -11,15 +11,19 @@ public struct DAG: Sendable {
   public let journal: JournalID
   public let genesisID: EntryID
 
-  // The maps that grow with every entry never rehash all at once (DECISIONS 49).
-  private var nodes = SteadyDictionary<EntryID, Entry>()
+  /// Every placed entry. It grows without rehashing everything at once, and it is the only
+  /// table with a bucket per entry, so growing touches little fresh memory (DECISIONS 49).
+  private var nodes = SteadyDictionary<EntryID, Node>()
   private var waiting: [EntryID: Entry] = [:]
   /// missing parent id → ids of waiting entries that need it.
   private var missing: [EntryID: Set<EntryID>] = [:]
   private var headSet: Set<EntryID> = []
-  /// The first entry placed in each (author, sequence) slot.
-  private var bySlot = SteadyDictionary<Slot, EntryID>()
-  /// Any further entries in a slot (a cloned device): rare, and an array each.
+  /// Each author's entries by sequence number (index sequence − 1), the first placed at each:
+  /// a chain only grows at its end, since an entry is placed after its `prev`.
+  private var chains: [Signing.PublicKey: [EntryID]] = [:]
+  /// First entries at sequences beyond the end of their author's chain: a frontier DAG's.
+  private var scattered: [Slot: EntryID] = [:]
+  /// Any further entries at a sequence (a cloned device): rare.
   private var clones: [Slot: [EntryID]] = [:]
   /// Entries that waited for parents and, once those arrived, did not fit.
   public private(set) var rejected: [EntryID: LogError] = [:]
@@ -30,6 +34,12 @@ public struct DAG: Sendable {
   struct Slot: Hashable, Sendable {
     let author: Signing.PublicKey
     let sequence: UInt64
+  }
+
+  struct Node: Sendable {
+    var entry: Entry
+    /// See `mark(of:)`.
+    var mark: UInt64 = 0
   }
 
   /// A DAG pinned to one journal's genesis (rule 6: a device never accepts another genesis).
@@ -70,7 +80,7 @@ public struct DAG: Sendable {
     var ids = headSet
     if let own { ids.insert(own) }
     ids.remove(genesisID)
-    return [genesis] + ids.sorted().compactMap { nodes[$0]?.detachingBody() }
+    return [genesis] + ids.sorted().compactMap { self[$0]?.detachingBody() }
   }
 
   /// What an insertion did.
@@ -87,9 +97,11 @@ public struct DAG: Sendable {
   /// waiting on a rejected entry keep waiting (and show up in `missingParents`).
   @discardableResult
   public mutating func insert(_ entry: Entry) throws(LogError) -> Insertion {
-    if let known = nodes[entry.id] {
+    if let known = self[entry.id] {
       // The same entry with its body, after a copy without: keep the body.
-      if known.body == nil, entry.body != nil { nodes.updateValue(entry, forKey: entry.id) }
+      if known.body == nil, entry.body != nil {
+        nodes.modifyIfPresent(entry.id) { $0.entry = entry }
+      }
       return .duplicate
     }
     if let known = waiting[entry.id] {
@@ -135,14 +147,14 @@ public struct DAG: Sendable {
 
   private func check(_ entry: Entry) throws(LogError) {
     var maxLamport: UInt64 = 0
-    for parent in entry.parents { maxLamport = max(maxLamport, nodes[parent]!.lamport) }
+    for parent in entry.parents { maxLamport = max(maxLamport, self[parent]!.lamport) }
     guard entry.lamport == maxLamport + 1 else {
       throw LogError(
         .lamportMismatch,
         "entry \(entry.id.short) has Lamport \(entry.lamport), expected \(maxLamport + 1)")
     }
     if let prev = entry.prev {
-      let previous = nodes[prev]!
+      let previous = self[prev]!
       guard previous.author == entry.author, previous.sequence + 1 == entry.sequence else {
         throw LogError(
           .prevMismatch, "entry \(entry.id.short) does not follow its author's previous entry")
@@ -151,25 +163,45 @@ public struct DAG: Sendable {
   }
 
   private mutating func place(_ entry: Entry) {
-    nodes.updateValue(entry, forKey: entry.id)
+    nodes.updateValue(Node(entry: entry), forKey: entry.id)
     for parent in entry.parents { headSet.remove(parent) }
     headSet.insert(entry.id)
     let slot = Slot(author: entry.author, sequence: entry.sequence)
-    if bySlot[slot] == nil {
-      bySlot.updateValue(entry.id, forKey: slot)
+    if entry.sequence == UInt64(chains[entry.author]?.count ?? 0) + 1, scattered[slot] == nil {
+      chains[entry.author, default: []].append(entry.id)
+    } else if first(in: slot) == nil {
+      scattered[slot] = entry.id
     } else {
       clones[slot, default: []].append(entry.id)
     }
+  }
+
+  /// The first entry placed at `slot`.
+  private func first(in slot: Slot) -> EntryID? {
+    if slot.sequence >= 1, let chain = chains[slot.author], slot.sequence <= UInt64(chain.count) {
+      return chain[Int(slot.sequence - 1)]
+    }
+    return scattered[slot]
+  }
+
+  /// A number kept with a placed entry for the DAG's owner, 0 until set: the relay keeps its
+  /// sequence number here, so it needs no second table of every id (DECISIONS 49).
+  package func mark(of id: EntryID) -> UInt64? { nodes[id]?.mark }
+
+  /// Sets `mark(of:)` for a placed entry; false if `id` is not placed.
+  @discardableResult
+  package mutating func setMark(_ mark: UInt64, of id: EntryID) -> Bool {
+    nodes.modifyIfPresent(id) { $0.mark = mark } != nil
   }
 
   // MARK: - Reading
 
   public var count: Int { nodes.count }
   /// Every placed entry, in no particular order.
-  public var allEntries: some Sequence<Entry> { nodes.values }
-  public subscript(id: EntryID) -> Entry? { nodes[id] }
+  public var allEntries: some Sequence<Entry> { nodes.values.lazy.map(\.entry) }
+  public subscript(id: EntryID) -> Entry? { nodes[id]?.entry }
   public func contains(_ id: EntryID) -> Bool { nodes[id] != nil }
-  public var genesis: Entry { nodes[genesisID]! }
+  public var genesis: Entry { self[genesisID]! }
 
   /// Entries no other entry names as a parent, ascending by id.
   public var heads: [EntryID] { headSet.sorted() }
@@ -184,7 +216,7 @@ public struct DAG: Sendable {
 
   /// Every placed entry in causal order: (Lamport, id) ascending.
   public var causalOrder: [Entry] {
-    nodes.values.sorted { ($0.lamport, $0.id) < ($1.lamport, $1.id) }
+    allEntries.sorted { ($0.lamport, $0.id) < ($1.lamport, $1.id) }
   }
 
   /// Two or more entries by one author with one sequence number: a cloned device. Each group
@@ -192,27 +224,27 @@ public struct DAG: Sendable {
   public var equivocations: [[Entry]] {
     clones.keys
       .sorted { ($0.author, $0.sequence) < ($1.author, $1.sequence) }
-      .map { slot in ([bySlot[slot]!] + clones[slot]!).sorted().map { nodes[$0]! } }
+      .map { slot in ([first(in: slot)!] + clones[slot]!).sorted().map { self[$0]! } }
   }
 
   /// The entries of one author at one sequence number.
   public func entries(author: Signing.PublicKey, sequence: UInt64) -> [Entry] {
     let slot = Slot(author: author, sequence: sequence)
-    guard let first = bySlot[slot] else { return [] }
-    return ([first] + (clones[slot] ?? [])).map { nodes[$0]! }
+    guard let first = first(in: slot) else { return [] }
+    return ([first] + (clones[slot] ?? [])).map { self[$0]! }
   }
 
   /// True when `ancestor` is reachable from `descendant` through parents (an entry is not
   /// its own ancestor). Searches backwards, pruned by Lamport number.
   public func isAncestor(_ ancestor: EntryID, of descendant: EntryID) -> Bool {
-    guard let target = nodes[ancestor], let start = nodes[descendant],
+    guard let target = self[ancestor], let start = self[descendant],
       target.lamport < start.lamport
     else { return false }
     var seen: Set<EntryID> = []
     var stack = start.parents
     while let id = stack.popLast() {
       if id == ancestor { return true }
-      guard seen.insert(id).inserted, let node = nodes[id], node.lamport > target.lamport else {
+      guard seen.insert(id).inserted, let node = self[id], node.lamport > target.lamport else {
         continue
       }
       stack.append(contentsOf: node.parents)
@@ -224,7 +256,7 @@ public struct DAG: Sendable {
   public func chain(endingAt id: EntryID) -> Set<EntryID> {
     var out: Set<EntryID> = []
     var current: EntryID? = id
-    while let value = current, let node = nodes[value] {
+    while let value = current, let node = self[value] {
       out.insert(value)
       current = node.prev
     }
@@ -238,20 +270,20 @@ public struct DAG: Sendable {
   ) {
     var parents = headSet
     var sequence: UInt64 = 1
-    if let lastOwn, let own = nodes[lastOwn] {
+    if let lastOwn, let own = self[lastOwn] {
       sequence = own.sequence + 1
       parents.remove(lastOwn)
       if parents.count >= Limits.maxParents {
         // Too many concurrent heads: cite the newest; the rest are merged by later entries.
-        let newest = parents.sorted { (nodes[$0]!.lamport, $0) > (nodes[$1]!.lamport, $1) }
+        let newest = parents.sorted { (self[$0]!.lamport, $0) > (self[$1]!.lamport, $1) }
         parents = Set(newest.prefix(Limits.maxParents - 1))
       }
       parents.insert(lastOwn)
     } else if parents.count > Limits.maxParents {
-      let newest = parents.sorted { (nodes[$0]!.lamport, $0) > (nodes[$1]!.lamport, $1) }
+      let newest = parents.sorted { (self[$0]!.lamport, $0) > (self[$1]!.lamport, $1) }
       parents = Set(newest.prefix(Limits.maxParents))
     }
-    let lamport = 1 + parents.map { nodes[$0]!.lamport }.max()!
+    let lamport = 1 + parents.map { self[$0]!.lamport }.max()!
     return (sequence, lastOwn, parents.sorted(), lamport)
   }
 }

@@ -5,9 +5,9 @@
 /// DAG's maps and the id → sequence map all doubled within a few pushes, and every push
 /// queued behind them waited (DECISIONS 49). This map grows the way incremental hash tables
 /// do: when its table is full it starts one twice the size for new keys and, with every
-/// later change, moves a few elements of the old table across. The old table is empty long
-/// before the new one fills, so no single change does more than a few moves. A lookup tries
-/// the new table, then (while elements are still moving) the old one.
+/// later new key, moves one element of the old table across. The old table is empty by the
+/// time the new one fills, so no change does more than one move. A lookup tries the new
+/// table, then (while elements are still moving) the old one.
 ///
 /// Keys are never removed (none of its users removes any), which keeps the old table
 /// unchanged while it drains: its indices stay valid, and a key found there but not in the
@@ -24,9 +24,10 @@ package struct SteadyDictionary<Key: Hashable, Value> {
   /// Tables with room for fewer elements grow the ordinary way: rehashing them is brief.
   private let gradualFrom: Int
 
-  /// Elements moved per change. With 2, the old table (half the new one's capacity) is
-  /// empty after a quarter of the new capacity has been changed, long before it is full.
-  static var movesPerChange: Int { 2 }
+  /// Elements moved per new key. The old table holds half the new one's capacity, so with
+  /// one move per new key it is empty by the time the new table is full, and no change
+  /// touches more than two places in fresh memory (each a page fault the first time).
+  static var movesPerInsert: Int { 1 }
 
   /// A map that grows the ordinary way while its table holds fewer than `gradualFrom`
   /// elements (a table that small rehashes in well under a millisecond).
@@ -58,23 +59,32 @@ package struct SteadyDictionary<Key: Hashable, Value> {
     } else {
       _ = claim(key)
       table[key] = value
+      move()
     }
-    move()
   }
 
   /// Runs `body` on the value for `key`, inserting `fallback` first if the key is new.
   package mutating func modify<Result>(
     _ key: Key, default fallback: @autoclosure () -> Value, _ body: (inout Value) -> Result
   ) -> Result {
-    let result: Result
-    if let index = table.index(forKey: key) {
-      result = body(&table.values[index])
-    } else {
-      var value = claim(key) ?? fallback()
-      result = body(&value)
-      table[key] = value
-    }
+    if let index = table.index(forKey: key) { return body(&table.values[index]) }
+    var value = claim(key) ?? fallback()
+    let result = body(&value)
+    table[key] = value
     move()
+    return result
+  }
+
+  /// Runs `body` on the value for `key` if there is one; nil (and no change) if not.
+  package mutating func modifyIfPresent<Result>(_ key: Key, _ body: (inout Value) -> Result)
+    -> Result?
+  {
+    if let index = table.index(forKey: key) { return body(&table.values[index]) }
+    guard unmoved > 0, var value = previous[key] else { return nil }
+    // Not moved yet: it moves now.
+    unmoved -= 1
+    let result = body(&value)
+    table[key] = value
     return result
   }
 
@@ -92,7 +102,7 @@ package struct SteadyDictionary<Key: Hashable, Value> {
 
   /// Hands the full table over to `previous` and starts one twice its size.
   private mutating func startGrowing() {
-    // Only if changes outpaced the moves, which `movesPerChange` rules out for new keys.
+    // Only if inserts outpaced the moves, which `movesPerInsert` rules out.
     while unmoved > 0 { move() }
     let full = table.capacity
     previous = table
@@ -101,10 +111,10 @@ package struct SteadyDictionary<Key: Hashable, Value> {
     unmoved = previous.count
   }
 
-  /// Moves up to `movesPerChange` elements of the old table across; lets it go once empty.
+  /// Moves up to `movesPerInsert` elements of the old table across; lets it go once empty.
   private mutating func move() {
     guard unmoved > 0 else { return }
-    var moves = Self.movesPerChange
+    var moves = Self.movesPerInsert
     while moves > 0 && cursor != previous.endIndex {
       let (key, value) = previous[cursor]
       previous.formIndex(after: &cursor)

@@ -1,20 +1,23 @@
 import AnkerCrypto
 import AnkerLog
+import AnkerStore
 import AnkerSync
 
 /// What the relay keeps in memory for one journal: the DAG of every stored entry (content
 /// bodies detached, control bodies kept) and who may push, as `Membership` decides it: the
-/// relay uses the same module as every device (DESIGN rule 2). It also finds each stored
-/// entry's relay sequence number by id, which is how the store is read by id.
+/// relay uses the same module as every device (DESIGN rule 2). The DAG also keeps each stored
+/// entry's relay sequence number (`DAG.mark(of:)`), which is how the store is read by id.
 struct JournalIndex {
   var dag: DAG
-  /// id → relay sequence number, for every stored entry. Grows without one long pause, as
-  /// the DAG's maps do (DECISIONS 49).
-  var sequences: SteadyDictionary<EntryID, UInt64>
   var head: UInt64
   var chain: Digest256
   var bytes: Int64
   var erased: Set<Digest256>
+
+  /// The relay sequence number of a stored entry.
+  func sequence(of id: EntryID) -> UInt64? {
+    dag.mark(of: id).flatMap { $0 == 0 ? nil : $0 }
+  }
   var rights: Rights
 
   /// Who may authenticate to the relay and whose entries it takes, from the membership.
@@ -83,7 +86,6 @@ struct JournalIndex {
 
   init(genesis: Entry) throws(LogError) {
     dag = try DAG(genesis: genesis)
-    sequences = SteadyDictionary()
     head = 0
     chain = .zero
     bytes = 0
@@ -93,21 +95,22 @@ struct JournalIndex {
 
   /// Rebuilds the index from stored rows (in sequence order).
   init(rows: [(sequence: UInt64, data: [UInt8])], erased: Set<Digest256>, bytes: Int64, now: UInt64)
-    throws(LogError)
+    throws
   {
     guard let first = rows.first else {
       throw LogError(.invalidGenesis, "a stored journal has no genesis")
     }
     dag = try DAG(genesis: try Entry(decoding: first.data))
-    sequences = SteadyDictionary()
-    sequences.reserveCapacity(rows.count)
-    sequences.updateValue(first.sequence, forKey: dag.genesisID)
+    dag.setMark(first.sequence, of: dag.genesisID)
     chain = RelayCheckpoint.extend(.zero, sequence: first.sequence, id: dag.genesisID)
     head = first.sequence
     for row in rows.dropFirst() {
       let entry = try Entry(decoding: row.data)
       try dag.insert(Self.indexed(entry))
-      sequences.updateValue(row.sequence, forKey: entry.id)
+      // The relay stores an entry only after its parents, so each row is placed at once.
+      guard dag.setMark(row.sequence, of: entry.id) else {
+        throw StoreError(.corrupt, "a stored entry comes before one of its parents")
+      }
       chain = RelayCheckpoint.extend(chain, sequence: row.sequence, id: entry.id)
       head = row.sequence
     }

@@ -318,7 +318,7 @@ public actor RelayService {
     }
     var index = candidate
     index.head = 1
-    index.sequences.updateValue(1, forKey: genesis.id)
+    index.dag.setMark(1, of: genesis.id)
     index.chain = RelayCheckpoint.extend(.zero, sequence: 1, id: genesis.id)
     let data = genesis.encoded
     index.bytes = Int64(data.count)
@@ -448,7 +448,7 @@ public actor RelayService {
         continue
       }
       index.head += 1
-      index.sequences.updateValue(index.head, forKey: entry.id)
+      index.dag.setMark(index.head, of: entry.id)
       index.chain = RelayCheckpoint.extend(index.chain, sequence: index.head, id: entry.id)
       rows.append(
         .init(
@@ -484,7 +484,7 @@ public actor RelayService {
       erasing.hashes = hashes.sorted()
       erasing.entries = index.dag.allEntries.filter {
         $0.bodyKind != .control && hashes.contains($0.header.bodyHash)
-      }.compactMap { index.sequences[$0.id] }
+      }.compactMap { index.sequence(of: $0.id) }
     }
     if !rows.isEmpty || !erasing.isEmpty {
       _ = try openGroup()
@@ -552,7 +552,7 @@ public actor RelayService {
     do {
       // Each id once, and about 8 MiB at most: the client asks again for the rest.
       for id in ids where asked.insert(id).inserted && out.count < 8 << 20 {
-        guard let sequence = index.sequences[id],
+        guard let sequence = index.sequence(of: id),
           let data = try storage.entry(of: journal, sequence: sequence)
         else { continue }
         Wire.appendU32(UInt32(data.count), to: &out)
@@ -565,7 +565,7 @@ public actor RelayService {
   func entry(_ journal: JournalID, id: EntryID) throws(RelayError) -> [UInt8] {
     let index = try index(journal)
     do {
-      guard let sequence = index.sequences[id],
+      guard let sequence = index.sequence(of: id),
         let data = try storage.entry(of: journal, sequence: sequence)
       else {
         throw RelayError(.notFound, "the relay holds no such entry")

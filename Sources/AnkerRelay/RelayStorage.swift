@@ -13,7 +13,7 @@ import AnkerSync
 /// the insert rate) and none on ids (format 4): ids are hashes, so each insert into such an
 /// index landed on a random page, and a group of n entries wrote about n index pages to the
 /// WAL besides the rows. The relay finds an entry's sequence number by its id in memory
-/// (`JournalIndex.sequences`) and reads it by `(journal, seq)`.
+/// (`JournalIndex.sequence(of:)`) and reads it by `(journal, seq)`.
 ///
 /// Writes go through the group commit of `RelayService`: it opens one transaction
 /// (`beginGroup`), every request's writes join it in a savepoint, and one `commitGroup`
@@ -255,7 +255,7 @@ final class RelayStorage {
     return Digest256(query.blob(0))
   }
 
-  /// The entry stored at `sequence` (the caller finds it by id in `JournalIndex.sequences`).
+  /// The entry stored at `sequence` (the caller finds it by id with `JournalIndex.sequence(of:)`).
   func entry(of journal: JournalID, sequence: UInt64) throws(StoreError) -> [UInt8]? {
     let query = try db.statement("SELECT data FROM entry WHERE journal = ? AND seq = ?")
     defer { query.reset() }

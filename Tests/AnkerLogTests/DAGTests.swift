@@ -127,6 +127,68 @@ import Testing
     #expect(dag.equivocations.map { $0.map(\.id) } == [[left.id, right.id].sorted()])
   }
 
+  /// Entries are found by (author, sequence): along a chain, at a fork (both, first placed
+  /// first) and past it on the clone's branch, and in a frontier DAG, which has gaps.
+  @Test func findsEntriesBySequenceAlongChainsForksAndGaps() throws {
+    var builder = LogBuilder(seed: 29)
+    let worker = builder.addDevice(role: .worker)
+    let one = builder.note(worker.key, [1])
+    let draft = builder.draft(worker.key.publicKey)
+    let left = draft.sign(body: builder.sealedBody([1], for: draft), with: worker.key)
+    let right = draft.sign(body: builder.sealedBody([2], for: draft), with: worker.key)
+    builder.record(left)
+    builder.record(right)
+    // The clone goes on from its own entry: the next sequence follows `right`.
+    let after = builder.note(worker.key, [3])
+    #expect(after.prev == right.id)
+    let me = worker.key.publicKey
+    let dag = builder.dag
+    // (The worker's admission is the admin's entry: the worker's own chain starts at `one`.)
+    #expect(dag.entries(author: me, sequence: 1).map(\.id) == [one.id])
+    #expect(dag.entries(author: me, sequence: 2).map(\.id) == [left.id, right.id])
+    #expect(dag.entries(author: me, sequence: 3).map(\.id) == [after.id])
+    #expect(dag.entries(author: me, sequence: 4).isEmpty)
+    #expect(dag.entries(author: me, sequence: 0).isEmpty)
+    #expect(dag.entries(author: me, sequence: .max).isEmpty)
+    #expect(dag.equivocations.map { $0.map(\.id) } == [[left.id, right.id].sorted()])
+
+    // A frontier holds the newest entry without the ones before it; the next entries follow.
+    var frontier = try DAG(frontier: dag.frontier(own: after.id), heads: dag.heads)
+    #expect(frontier.entries(author: me, sequence: 3).map(\.id) == [after.id])
+    #expect(frontier.entries(author: me, sequence: 1).isEmpty)
+    let next = frontier.draft(author: me, lastOwn: after.id)
+    let fourth = next.sign(body: builder.sealedBody([4], for: next), with: worker.key)
+    try frontier.insert(fourth)
+    #expect(frontier.entries(author: me, sequence: 4).map(\.id) == [fourth.id])
+    #expect(frontier.equivocations.isEmpty)
+  }
+
+  /// The number an owner keeps with each placed entry (the relay's sequence numbers): set
+  /// only for placed entries, kept when a body arrives later, and kept through growth.
+  @Test func keepsAMarkPerPlacedEntry() throws {
+    let builder = Self.busyJournal(entries: 5_000, seed: 30)
+    let entries = builder.dag.causalOrder
+    var dag = try DAG(genesis: builder.genesis)
+    var waiting: Entry?
+    for (number, entry) in entries.enumerated().dropFirst() {
+      // One entry arrives first without its body, and gets its body later.
+      if number == 10 { waiting = entry }
+      try dag.insert(number == 10 ? entry.detachingBody() : entry)
+      let marked = dag.setMark(UInt64(number) * 3, of: entry.id)
+      #expect(marked)
+    }
+    let unknown = Digest256(Array(repeating: 7, count: 32))!
+    let markedUnknown = dag.setMark(1, of: unknown)
+    #expect(!markedUnknown)
+    #expect(dag.mark(of: unknown) == nil)
+    #expect(dag.mark(of: builder.genesis.id) == 0)
+    try dag.insert(waiting!)
+    #expect(dag[waiting!.id]?.body != nil)
+    for (number, entry) in entries.enumerated().dropFirst() {
+      #expect(dag.mark(of: entry.id) == UInt64(number) * 3)
+    }
+  }
+
   @Test func ancestry() {
     var builder = LogBuilder(seed: 28)
     let one = builder.note(builder.admin, [1])
