@@ -2,8 +2,9 @@
 ///
 /// A Swift `Dictionary` grows by moving every element into a table twice the size, in one
 /// step. On the relay that step runs on a journal's actor: at 49,152 and 98,304 entries the
-/// DAG's maps and the id → sequence map all doubled within a few pushes, and every push
-/// queued behind them waited (DECISIONS 49). This map grows the way incremental hash tables
+/// relay's tables of every id doubled within a few pushes, and every push queued behind them
+/// waited. Most of that pause was the kernel handing out the new table's pages, zeroed, at
+/// first touch (DECISIONS 49). This map grows the way incremental hash tables
 /// do: when its table is full it starts one twice the size for new keys and, with every
 /// later new key, moves one element of the old table across. The old table is empty by the
 /// time the new one fills, so no change does more than one move. A lookup tries the new
@@ -38,7 +39,6 @@ package struct SteadyDictionary<Key: Hashable, Value> {
   }
 
   package var count: Int { table.count + unmoved }
-  package var isEmpty: Bool { count == 0 }
 
   /// How many elements the current table holds before it must grow.
   package var capacity: Int { table.capacity }
@@ -49,8 +49,6 @@ package struct SteadyDictionary<Key: Hashable, Value> {
     if let value = table[key] { return value }
     return unmoved > 0 ? previous[key] : nil
   }
-
-  package func contains(_ key: Key) -> Bool { self[key] != nil }
 
   /// Sets the value for `key`, inserting it if it is new.
   package mutating func updateValue(_ value: Value, forKey key: Key) {
@@ -127,12 +125,6 @@ package struct SteadyDictionary<Key: Hashable, Value> {
       previous = [:]
       cursor = previous.endIndex
     }
-  }
-
-  /// Room for `minimumCapacity` elements without growing again (moving everything first).
-  package mutating func reserveCapacity(_ minimumCapacity: Int) {
-    while unmoved > 0 { move() }
-    table.reserveCapacity(minimumCapacity)
   }
 }
 
