@@ -6,9 +6,10 @@
 /// waited. Most of that pause was the kernel handing out the new table's pages, zeroed, at
 /// first touch (DECISIONS 49). This map grows the way incremental hash tables
 /// do: when its table is full it starts one twice the size for new keys and, with every
-/// later new key, moves one element of the old table across. The old table is empty by the
-/// time the new one fills, so no change does more than one move. A lookup tries the new
-/// table, then (while elements are still moving) the old one.
+/// later new key, moves one element of the old table across (stepping over any a change
+/// already took across). The old table is empty by the time the new one fills, so no change
+/// writes more than two elements. A lookup tries the new table, then (while elements are
+/// still moving) the old one.
 ///
 /// Keys are never removed (none of its users removes any), which keeps the old table
 /// unchanged while it drains: its indices stay valid, and a key found there but not in the
@@ -80,7 +81,7 @@ package struct SteadyDictionary<Key: Hashable, Value> {
     if let index = table.index(forKey: key) { return body(&table.values[index]) }
     guard unmoved > 0, var value = previous[key] else { return nil }
     // Not moved yet: it moves now.
-    unmoved -= 1
+    taken()
     let result = body(&value)
     table[key] = value
     return result
@@ -91,7 +92,7 @@ package struct SteadyDictionary<Key: Hashable, Value> {
   /// when the cursor reaches it).
   private mutating func claim(_ key: Key) -> Value? {
     if unmoved > 0, let value = previous[key] {
-      unmoved -= 1
+      taken()
       return value
     }
     if table.count >= table.capacity && table.capacity >= gradualFrom { startGrowing() }
@@ -118,9 +119,14 @@ package struct SteadyDictionary<Key: Hashable, Value> {
       previous.formIndex(after: &cursor)
       guard table.index(forKey: key) == nil else { continue }
       table[key] = value
-      unmoved -= 1
       moves -= 1
+      taken()
     }
+  }
+
+  /// Counts one element of the old table as moved; lets the old table go once none is left.
+  private mutating func taken() {
+    unmoved -= 1
     if unmoved == 0 {
       previous = [:]
       cursor = previous.endIndex

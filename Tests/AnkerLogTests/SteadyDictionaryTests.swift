@@ -108,4 +108,36 @@ import Testing
     #expect(map.count == n)
     for key in 0..<n { #expect(map[key] == key + 1_000) }
   }
+
+  /// Keys a change takes across while the old table drains (ahead of the moves): iteration
+  /// in the middle of it yields every key once with its newest value, and once nothing is
+  /// left to move the old table is let go, whichever way its last element went.
+  @Test func keysTakenAcrossDuringAMoveAreSeenOnce() {
+    var map = SteadyDictionary<Int, Int>(gradualFrom: 12)
+    var n = 0
+    while !map.isMoving {
+      map.updateValue(n, forKey: n)
+      n += 1
+    }
+    var model = Dictionary(uniqueKeysWithValues: (0..<n).map { ($0, $0) })
+    for key in stride(from: 0, to: n, by: 2) {
+      let found = map.modifyIfPresent(key) { $0 += 100 }
+      #expect(found != nil)
+      model[key]! += 100
+    }
+    #expect(map.isMoving)
+    var seen: [Int: Int] = [:]
+    for (key, value) in map { #expect(seen.updateValue(value, forKey: key) == nil) }
+    #expect(seen == model)
+    #expect(map.modifyIfPresent(-1) { $0 += 1 } == nil)
+    for key in stride(from: 1, to: n, by: 2) {
+      map.modifyIfPresent(key) { $0 += 100 }
+      model[key]! += 100
+    }
+    #expect(!map.isMoving)
+    let previous = Mirror(reflecting: map).children.first { $0.label == "previous" }?.value
+    #expect((previous as? [Int: Int])?.isEmpty == true)
+    #expect(Dictionary(uniqueKeysWithValues: Array(map)) == model)
+    #expect(map.count == n)
+  }
 }
