@@ -1,5 +1,5 @@
 import AnkerCrypto
-public import AnkerLog
+import AnkerLog
 public import AnkerModel
 import Foundation
 

@@ -1,7 +1,7 @@
 public import AnkerCrypto
 public import AnkerLog
-public import AnkerModel
-public import AnkerStore
+import AnkerModel
+import AnkerStore
 import AnkerSync
 
 /// What a new laptop hands an admin to be added: its public keys, and a fingerprint both

@@ -1,6 +1,6 @@
 public import AnkerCrypto
-public import AnkerLog
-public import AnkerModel
+import AnkerLog
+import AnkerModel
 public import AnkerStore
 import Dispatch
 import Foundation

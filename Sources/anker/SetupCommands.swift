@@ -198,10 +198,14 @@ enum RelayConfig {
       .trimmingCharacters(in: .whitespacesAndNewlines)
   }
 
+  /// Keeps the address for the next sync; says so if it cannot (what was done stands).
   static func save(_ relay: String, in directory: String) {
-    FileManager.default.createFile(
+    let saved = FileManager.default.createFile(
       atPath: directory + "/relay", contents: Data((relay + "\n").utf8),
       attributes: [.posixPermissions: 0o600])
+    if !saved {
+      note("could not keep the relay's address in \(directory)/relay: give --relay next time")
+    }
   }
 
   static func lastSync(in directory: String) -> UInt64? {
@@ -209,8 +213,9 @@ enum RelayConfig {
       .flatMap { UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
   }
 
+  /// Only shown to people ("last synced …"): a failure to keep it changes nothing else.
   static func saveLastSync(_ time: UInt64, in directory: String) {
-    FileManager.default.createFile(
+    _ = FileManager.default.createFile(
       atPath: directory + "/last-sync", contents: Data("\(time)\n".utf8),
       attributes: [.posixPermissions: 0o600])
   }

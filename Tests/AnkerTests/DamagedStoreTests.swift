@@ -42,7 +42,7 @@ import Testing
   func rewrite(_ path: String, _ change: (inout [UInt8]) -> Void) {
     var bytes = readFile(path)
     change(&bytes)
-    FileManager.default.createFile(atPath: path, contents: Data(bytes))
+    #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
   }
 
   @Test func truncatedDatabase() throws {
@@ -163,7 +163,7 @@ import Testing
     let keys = readFile(path + "/keys")
     rewrite(path + "/keys") { $0 = Array($0.prefix(300)) }
     #expect(failure(path) == .corrupt)
-    FileManager.default.createFile(atPath: path + "/keys", contents: Data(keys))
+    #expect(FileManager.default.createFile(atPath: path + "/keys", contents: Data(keys)))
     let journal = try Journal.open(at: path, options: testOptions)
     try journal.unlock(passphrase: passphrase("pw"))
     #expect(try journal.state.cases.values.first?.notes.count == 40)

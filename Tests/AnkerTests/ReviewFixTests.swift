@@ -45,7 +45,7 @@ import Testing
     // Recompute the checksum, as someone who knows the format would.
     let checksum = BLAKE2b.hash256(Array(keys[slot..<slot + 288])).bytes
     keys.replaceSubrange(slot + 288..<slot + 320, with: checksum)
-    FileManager.default.createFile(atPath: path + "/keys", contents: Data(keys))
+    #expect(FileManager.default.createFile(atPath: path + "/keys", contents: Data(keys)))
     let journal = try Journal.open(at: path, options: testOptions)
     do {
       try journal.unlock(passphrase: passphrase("real"))
@@ -83,7 +83,7 @@ import Testing
     let current = try #require(try store.loadSnapshot())
     let found = contains(current.plain, marker)
     #expect(!found)
-    FileManager.default.createFile(atPath: path + "/snapshot", contents: Data(earlier))
+    #expect(FileManager.default.createFile(atPath: path + "/snapshot", contents: Data(earlier)))
     #expect(throws: StoreError.self) { _ = try store.loadSnapshot() }
   }
 
