@@ -166,7 +166,9 @@ struct SyncBenchmark {
   /// insert every entry into an empty SQLite file in one FULL transaction under a rollback
   /// journal; verify one signature per author.
   /// `journalMode`: DELETE for a laptop's first write (the join), WAL for the relay's.
-  func rawBound(_ entries: [Entry], work: String, journalMode: String = "DELETE") -> Bound {
+  func rawBound(
+    _ entries: [Entry], work: String, journalMode: String = "DELETE", file: String = "raw.sqlite"
+  ) -> Bound {
     var bound = Bound()
     let encoded = entries.map(\.encoded)
     bound.hash = seconds {
@@ -187,7 +189,7 @@ struct SyncBenchmark {
     bound.decrypt = seconds {
       for box in sealed { _ = try! AEAD.open(box, key: key, nonce: nonce) }
     }
-    let path = work + "/raw.sqlite"
+    let path = work + "/" + file
     var db: OpaquePointer?
     sqlite3_open(path, &db)
     // A joining laptop writes its empty store under a rollback journal, so the rows are
@@ -284,6 +286,14 @@ extension SyncBenchmark {
       "  one entry per push: \(format(Double(devices * 20) / one.seconds, 0)) entries/s, push p50 "
         + "\(format(one.p50 * 1000, 1)) ms, p99 \(format(one.p99 * 1000, 1)) ms, errors \(one.errors)"
     )
+    let singles = rawBound(
+      Array(single.own.joined()), work: work, journalMode: "WAL", file: "raw-single.sqlite")
+    let singleBound =
+      singles.hash + singles.insert + Double(devices * 20) * singles.verify
+      / Double(max(singles.signatures, 1))
+    print(
+      "    bound (hashing, SQLite inserts, one signature per push): \(format(singleBound, 3)) s; "
+        + "ratio \(format(one.seconds / singleBound, 2))")
   }
 
   /// A relay of its own holding `journal`'s base (its admin's entries), ready for pushes.
