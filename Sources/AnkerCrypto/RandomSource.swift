@@ -54,11 +54,16 @@ public struct SeededRandom: RandomSource, Sendable {
     }
   }
 
+  /// A uniform 64-bit integer, for tests that need keys or choices.
+  public mutating func next() -> UInt64 {
+    var value: UInt64 = 0
+    withUnsafeMutableBytes(of: &value) { fill($0) }
+    return value
+  }
+
   /// A uniform integer in `0..<bound`, for tests that shuffle and pick.
   public mutating func next(below bound: Int) -> Int {
     precondition(bound > 0)
-    var value: UInt64 = 0
-    withUnsafeMutableBytes(of: &value) { fill($0) }
-    return Int(value % UInt64(bound))
+    return Int(next() % UInt64(bound))
   }
 }

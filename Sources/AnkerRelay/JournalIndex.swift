@@ -13,12 +13,12 @@ struct JournalIndex {
   var chain: Digest256
   var bytes: Int64
   var erased: Set<Digest256>
+  var rights: Rights
 
-  /// The relay sequence number of a stored entry.
+  /// The relay sequence number of a stored entry (sequence numbers start at 1; 0 is unset).
   func sequence(of id: EntryID) -> UInt64? {
     dag.mark(of: id).flatMap { $0 == 0 ? nil : $0 }
   }
-  var rights: Rights
 
   /// Who may authenticate to the relay and whose entries it takes, from the membership.
   struct Rights {

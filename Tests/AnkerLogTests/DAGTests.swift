@@ -24,6 +24,15 @@ import Testing
     return builder
   }
 
+  /// Two different notes at `key`'s next position, as a cloned device writes them; neither
+  /// is placed in the builder's DAG.
+  static func clones(of key: Signing.PrivateKey, in builder: inout LogBuilder) -> (Entry, Entry) {
+    let draft = builder.draft(key.publicKey)
+    let left = draft.sign(body: builder.sealedBody([1], for: draft), with: key)
+    let right = draft.sign(body: builder.sealedBody([2], for: draft), with: key)
+    return (left, right)
+  }
+
   @Test func sameEntriesInAnyOrderGiveSameHeadsAndOrder() throws {
     let builder = Self.busyJournal(entries: 1000, seed: 20)
     let entries = builder.dag.causalOrder
@@ -118,9 +127,7 @@ import Testing
     var builder = LogBuilder(seed: 27)
     let worker = builder.addDevice(role: .worker)
     let base = builder.note(worker.key, [1])
-    let draft = builder.draft(worker.key.publicKey)
-    let left = draft.sign(body: builder.sealedBody([1], for: draft), with: worker.key)
-    let right = draft.sign(body: builder.sealedBody([2], for: draft), with: worker.key)
+    let (left, right) = Self.clones(of: worker.key, in: &builder)
     var dag = try DAG(genesis: builder.genesis)
     for entry in [worker.entry, base, right, left] { try dag.insert(entry) }
     #expect(dag.contains(left.id) && dag.contains(right.id))
@@ -133,9 +140,7 @@ import Testing
     var builder = LogBuilder(seed: 29)
     let worker = builder.addDevice(role: .worker)
     let one = builder.note(worker.key, [1])
-    let draft = builder.draft(worker.key.publicKey)
-    let left = draft.sign(body: builder.sealedBody([1], for: draft), with: worker.key)
-    let right = draft.sign(body: builder.sealedBody([2], for: draft), with: worker.key)
+    let (left, right) = Self.clones(of: worker.key, in: &builder)
     builder.record(left)
     builder.record(right)
     // The clone goes on from its own entry: the next sequence follows `right`.

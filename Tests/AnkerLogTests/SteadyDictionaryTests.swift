@@ -1,26 +1,26 @@
+import AnkerCrypto
 import Testing
 
 @testable import AnkerLog
 
 @Suite struct SteadyDictionaryTests {
-  /// SplitMix64: reproducible keys and choices.
-  struct Random {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-      state &+= 0x9E37_79B9_7F4A_7C15
-      var z = state
-      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-      return z ^ (z >> 31)
+  /// A map just past its first gradual growth (capacity 12), and how many keys (0..<n,
+  /// each its own value) it holds, most of them still in the old table.
+  static func justGrown() -> (map: SteadyDictionary<Int, Int>, n: Int) {
+    var map = SteadyDictionary<Int, Int>(gradualFrom: 12)
+    var n = 0
+    while !map.isMoving {
+      map.updateValue(n, forKey: n)
+      n += 1
     }
-    mutating func next(below bound: Int) -> Int { Int(next() % UInt64(bound)) }
+    return (map, n)
   }
 
   /// Random inserts, overwrites and in-place changes, checked against a `Dictionary` after
   /// every step (lookups, count) and at every growth (every element, once).
   @Test(arguments: [1, 2, 3])
   func behavesAsADictionaryThroughManyGrowths(seed: UInt64) {
-    var random = Random(state: seed)
+    var random = SeededRandom(seed: seed)
     var map = SteadyDictionary<UInt64, [UInt64]>(gradualFrom: 12)
     var model: [UInt64: [UInt64]] = [:]
     var keys: [UInt64] = []
@@ -74,7 +74,7 @@ import Testing
   /// drained, that growth would have had to move all of it at once), and the table's
   /// capacity changes only at those growths.
   @Test func neverMovesEverythingAtOnce() {
-    var random = Random(state: 9)
+    var random = SeededRandom(seed: 9)
     var map = SteadyDictionary<UInt64, UInt64>(gradualFrom: 3_072)
     var capacities: [Int] = []
     for step in 0..<200_000 {
@@ -96,12 +96,8 @@ import Testing
 
   /// Keys the old table still holds (not moved yet) are found, changed and counted once.
   @Test func changesToKeysNotYetMovedAreKept() {
-    var map = SteadyDictionary<Int, Int>(gradualFrom: 12)
-    var n = 0
-    while !map.isMoving {
-      map.updateValue(n, forKey: n)
-      n += 1
-    }
+    let (grown, n) = Self.justGrown()
+    var map = grown
     // Every old key, changed while the move is under way: each must keep its new value.
     for key in 0..<n { map.modify(key, default: -1) { $0 += 1_000 } }
     #expect(!map.isMoving)
@@ -113,15 +109,11 @@ import Testing
   /// in the middle of it yields every key once with its newest value, and once nothing is
   /// left to move the old table is let go, whichever way its last element went.
   @Test func keysTakenAcrossDuringAMoveAreSeenOnce() {
-    var map = SteadyDictionary<Int, Int>(gradualFrom: 12)
-    var n = 0
-    while !map.isMoving {
-      map.updateValue(n, forKey: n)
-      n += 1
-    }
+    let (grown, n) = Self.justGrown()
+    var map = grown
     var model = Dictionary(uniqueKeysWithValues: (0..<n).map { ($0, $0) })
     for key in stride(from: 0, to: n, by: 2) {
-      let found = map.modifyIfPresent(key) { $0 += 100 }
+      let found: Void? = map.modifyIfPresent(key) { $0 += 100 }
       #expect(found != nil)
       model[key]! += 100
     }

@@ -159,6 +159,19 @@ struct SyncBenchmark {
     var verify = 0.0
     var signatures = 0
     var total: Double { hash + decrypt + insert + verify }
+
+    /// What a relay taking these entries in `pushes` requests cannot do with less: hash
+    /// and insert them, and check one signature per push.
+    func ingest(pushes: Int) -> Double {
+      hash + insert + Double(pushes) * verify / Double(max(signatures, 1))
+    }
+  }
+
+  /// Prints an ingest run's raw bound and its ratio to it.
+  func printIngestBound(_ bound: Double, took seconds: Double, digits: Int) {
+    print(
+      "    bound (hashing, SQLite inserts, one signature per push): \(format(bound, digits)) s; "
+        + "ratio \(format(seconds / bound, 2))")
   }
 
   /// The same work done raw: hash header ‖ signature and the body of every entry; open every
@@ -250,12 +263,7 @@ extension SyncBenchmark {
         + "(target ≥ 20,000), push p50 \(format(outcome.p50 * 1000, 1)) ms, p99 "
         + "\(format(outcome.p99 * 1000, 1)) ms (target ≤ 50 ms), errors \(outcome.errors)")
     let bound = rawBound(Array(journal.own.joined()), work: work, journalMode: "WAL")
-    let ingestBound =
-      bound.hash + bound.insert + Double(devices * batches) * bound.verify
-      / Double(max(bound.signatures, 1))
-    print(
-      "    bound (hashing, SQLite inserts, one signature per push): \(format(ingestBound, 2)) s; "
-        + "ratio \(format(outcome.seconds / ingestBound, 2))")
+    printIngestBound(bound.ingest(pushes: devices * batches), took: outcome.seconds, digits: 2)
     print(
       "    bytes on the wire per entry beyond the entry: request body \(format(outcome.framing, 1)), "
         + "signature headers \(format(outcome.headers, 1)), JSON answer \(format(outcome.answer, 1))"
@@ -288,12 +296,7 @@ extension SyncBenchmark {
     )
     let singles = rawBound(
       Array(single.own.joined()), work: work, journalMode: "WAL", file: "raw-single.sqlite")
-    let singleBound =
-      singles.hash + singles.insert + Double(devices * 20) * singles.verify
-      / Double(max(singles.signatures, 1))
-    print(
-      "    bound (hashing, SQLite inserts, one signature per push): \(format(singleBound, 3)) s; "
-        + "ratio \(format(one.seconds / singleBound, 2))")
+    printIngestBound(singles.ingest(pushes: devices * 20), took: one.seconds, digits: 3)
   }
 
   /// A relay of its own holding `journal`'s base (its admin's entries), ready for pushes.
